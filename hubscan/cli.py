@@ -1,0 +1,81 @@
+"""The ``hubscan`` command: one subcommand per job, each a thin layer over library functions.
+
+Every subcommand module exposes ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``; heavy imports (Spark, Hail, Numba) happen inside ``run`` so that
+``--help`` stays instant. ``jobs/<name>.py`` calls :func:`main` with the same arguments
+under spark-submit.
+"""
+
+import argparse
+import importlib
+import sys
+
+from hubscan import __version__
+from hubscan.errors import HubscanError
+from hubscan.log import configure_logging
+
+#: subcommand -> module implementing it
+COMMANDS = {
+    "demo": "hubscan.demo",
+    "simulate": "hubscan.simulate.command",
+    "spark-conf": "hubscan.runtime.command",
+}
+
+DESCRIPTION = """\
+hubscan: genomic-clinical association for health-data hubs.
+
+Derives phenotypes from health records, joins them with VCF/BGEN genotypes, and runs
+GWAS and PheWAS scans on a local embedded Spark or a cluster.
+"""
+
+EPILOG = """\
+start here:
+  hubscan demo --out demo-output        the whole path on a small simulated cohort
+  hubscan simulate --out cohort         a synthetic hub cohort (genotypes, records, truth)
+
+Run `hubscan COMMAND --help` for a command's options.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exits 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hubscan", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hubscan {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="how much to log on stderr (default INFO)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    configure_logging(args.log_level)
+    try:
+        return args.run(args) or 0
+    except HubscanError as exc:
+        print(f"hubscan: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hubscan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
