@@ -17,6 +17,7 @@ from hubscan.log import configure_logging
 #: subcommand -> module implementing it
 COMMANDS = {
     "demo": "hubscan.demo",
+    "ingest": "gwas.ingest.command",
     "simulate": "hubscan.simulate.command",
     "spark-conf": "hubscan.runtime.command",
 }

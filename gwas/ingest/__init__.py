@@ -1,0 +1,1 @@
+"""Genotype ingestion: VCF/BCF and BGEN into the genotype store (``hubscan ingest``)."""

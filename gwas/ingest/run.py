@@ -1,0 +1,119 @@
+"""Ingest genotype files into one store, in resumable parts, locally or as Spark tasks.
+
+1. Plan (driver): headers plus one pass over record positions (:func:`gwas.ingest.sources.plan_inputs`).
+2. Create every store array at its final shape (:func:`gwas.store.writer.create_store`).
+3. Parts: ranges of ``variants_chunk x chunks_per_part`` split variants, so each part owns whole
+   Zarr chunks. Each part converts its range (a VCF region via the tabix index, a BGEN byte range),
+   writes it and then its ``_parts/<name>.done`` marker (:class:`hubscan.parts.PartTracker`). Spark
+   retries a failed task (``spark.task.maxFailures``); a run started again skips finished parts.
+4. Verify every marker (variant counts) and that every variant position was written, then write
+   ``_SUCCESS``. Readers (:class:`gwas.store.reader.GenotypeStore`) refuse a store without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
+from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
+from gwas.store.writer import create_store, write_block
+from hubscan.errors import InputError, OutputError
+from hubscan.files import prepare_output_dir
+from hubscan.parts import PartTracker
+from hubscan.progress import Progress
+
+log = logging.getLogger(__name__)
+JOB = "ingest"
+
+
+@dataclass
+class IngestResult:
+    store: Path
+    n_variants: int
+    n_samples: int
+    parts_run: int
+    parts_total: int
+
+
+def _config(plan: SourcePlan, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
+    files = [{"path": str(Path(p).resolve()), "size": os.path.getsize(p)} for p in plan.paths]
+    return {"inputs": files, "sample_file": plan.sample_path, "variants_chunk": variants_chunk,
+            "samples_chunk": samples_chunk, "chunks_per_part": chunks_per_part}
+
+
+def part_ranges(n_variants: int, part_size: int) -> list[tuple[str, int, int]]:
+    return [(f"part-{k:06d}", a, min(a + part_size, n_variants)) for k, a in enumerate(range(0, n_variants, part_size))]
+
+
+def _run_part(store: str, plan: SourcePlan, tracker_args: tuple, part: tuple[str, int, int]) -> tuple[str, int]:
+    name, a, b = part
+    block = convert_range(plan, a, b)
+    write_block(store, a, block)
+    PartTracker(*tracker_args).mark_done(name, {"start": a, "stop": b, "variants": b - a,
+                                                "dosage_sum": int(block["call_dosage_scaled"].sum(dtype=np.int64))})
+    return name, b - a
+
+
+def _unwrap_spark_error(exc: Exception) -> Exception:
+    text = str(exc)
+    m = re.search(r"hubscan\.errors\.InputError: (.*)", text)
+    return InputError(m.group(1).strip()) if m else exc
+
+
+def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
+           samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None) -> IngestResult:
+    """Convert ``inputs`` (VCF/BCF files or BGEN files, same samples) into the store at ``out``."""
+    out = prepare_output_dir(out)
+    plan = plan_inputs(inputs, sample_file)
+    if plan.n_variants == 0:
+        raise InputError(f"{', '.join(plan.paths)}: no variant records to ingest (empty file)")
+    tracker_args = (str(out), JOB, _config(plan, variants_chunk, samples_chunk, chunks_per_part))
+    tracker = PartTracker(*tracker_args)
+    parts = part_ranges(plan.n_variants, variants_chunk * chunks_per_part)
+    if tracker.complete:
+        log.info("store %s is complete already", out)
+        return IngestResult(out, plan.n_variants, len(plan.sample_ids), 0, len(parts))
+    tracker.init()
+    if not tracker.is_done("create"):
+        create_store(out, plan.sample_ids, plan.contig_ids, plan.contig_lengths, plan.n_variants,
+                     plan.with_genotypes, variants_chunk, samples_chunk,
+                     attrs={"source_kind": plan.kind, "source_files": [Path(p).name for p in plan.paths]})
+        tracker.mark_done("create")
+    pending = [p for p in parts if not tracker.is_done(p[0])]
+    log.info("ingest: %d variants x %d samples in %d parts (%d to run)", plan.n_variants, len(plan.sample_ids),
+             len(parts), len(pending))
+    if pending:
+        if spark is not None:
+            sc = spark.sparkContext
+            try:
+                sc.parallelize(pending, len(pending)).map(lambda p: _run_part(str(out), plan, tracker_args, p)).collect()
+            except Exception as exc:  # Py4JJavaError carrying the worker's traceback
+                raise _unwrap_spark_error(exc) from None
+        else:
+            progress = Progress("variants", total=plan.n_variants)
+            for p in pending:
+                progress.advance(_run_part(str(out), plan, tracker_args, p)[1])
+            progress.finish()
+    verify(out, tracker, parts)
+    tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})
+    return IngestResult(out, plan.n_variants, len(plan.sample_ids), len(pending), len(parts))
+
+
+def verify(out: Path, tracker: PartTracker, parts) -> None:
+    """Every part marker present with the expected range, every variant position written."""
+    for name, a, b in parts:
+        if not tracker.is_done(name):
+            raise OutputError(f"{out}: part {name} (variants {a}-{b}) has no completion marker")
+        info = tracker.info(name)
+        if (info.get("start"), info.get("stop")) != (a, b):
+            raise OutputError(f"{out}: part {name} marker covers {info.get('start')}-{info.get('stop')}, expected {a}-{b}")
+    pos = zarr.open_group(str(out), mode="r", zarr_format=2)["variant_position"][:]
+    if (pos < 0).any():
+        raise OutputError(f"{out}: variant {int(np.argmax(pos < 0))} was never written")

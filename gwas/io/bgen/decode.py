@@ -1,0 +1,138 @@
+"""Numba kernels that turn a decompressed BGEN probability block into numbers.
+
+Each kernel is a plain function under ``numba.njit`` (call ``.py_func`` for the pure-Python
+version; tests compare the two and a NumPy reference).
+
+Conventions (BGEN spec v1.2, layout 2):
+
+* Stored values are unsigned B-bit integers packed least-significant-bit first; a value ``v``
+  means probability ``v / (2^B - 1)``.
+* Unphased sample with ploidy Z and K alleles: probabilities of the C(Z+K-1, K-1) genotypes in
+  colex order of the sorted allele tuples (for Z=2: 11, 12, 22, 13, 23, 33, ...); the last is
+  implied (1 - sum of the others).
+* Phased sample: for each of its Z haplotypes, K probabilities (the last implied).
+* Missing samples (ploidy byte bit 7) still occupy their stored values, written as zeros.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_layout2(data, n_samples, n_alleles, ploidy, missing, phased, bits, n_comb_table, probs):
+    """Fill ``probs`` (n_samples, width) float64 with per-sample probabilities, NaN past each sample's count.
+
+    ``data`` is the probability block after its 10 + N byte preamble (position 0 = first packed value).
+    ``n_comb_table[z]`` = number of unphased genotypes for ploidy z. Missing samples get NaN throughout.
+    """
+    scale = float((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
+    tmp = np.empty(probs.shape[1] + 1, dtype=np.float64)
+    bitpos = 0
+    width = probs.shape[1]
+    for s in range(n_samples):
+        z = ploidy[s]
+        if phased:
+            n_groups = z
+            group = n_alleles
+        else:
+            n_groups = 1
+            group = n_comb_table[z]
+        for j in range(width):
+            probs[s, j] = np.nan
+        col = 0
+        for g in range(n_groups):
+            total = 0.0
+            for k in range(group - 1):
+                byte = bitpos >> 3
+                shift = bitpos & 7
+                acc = np.uint64(0)
+                need = (shift + bits + 7) >> 3
+                for b in range(need):
+                    acc |= np.uint64(data[byte + b]) << np.uint64(8 * b)
+                v = float((acc >> np.uint64(shift)) & ((np.uint64(1) << np.uint64(bits)) - np.uint64(1))) / scale
+                tmp[k] = v
+                total += v
+                bitpos += bits
+            tmp[group - 1] = 1.0 - total
+            if not missing[s]:
+                for k in range(group):
+                    probs[s, col + k] = tmp[k]
+            col += group
+    return (bitpos + 7) >> 3
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_layout1(values, n_samples, probs):
+    """Layout 1: three uint16 probabilities per sample divided by 32768; all-zero means missing (NaN)."""
+    for s in range(n_samples):
+        a = values[3 * s] / 32768.0
+        b = values[3 * s + 1] / 32768.0
+        c = values[3 * s + 2] / 32768.0
+        if a == 0.0 and b == 0.0 and c == 0.0:
+            probs[s, 0] = np.nan
+            probs[s, 1] = np.nan
+            probs[s, 2] = np.nan
+        else:
+            probs[s, 0] = a
+            probs[s, 1] = b
+            probs[s, 2] = c
+
+
+@numba.njit(cache=True, nogil=True)
+def allele_dosages(probs, ploidy, phased, n_alleles, counts_by_ploidy, offsets_by_ploidy, out):
+    """Expected count of each non-first allele: ``out`` (n_samples, n_alleles - 1) float64, NaN if missing.
+
+    Unphased: sum over genotypes of P(genotype) x (copies of allele a in it); the genotype-by-allele
+    count matrix for ploidy z sits at rows ``offsets_by_ploidy[z]`` .. of ``counts_by_ploidy``.
+    Phased: sum over haplotypes of P(haplotype carries allele a).
+    """
+    for s in range(probs.shape[0]):
+        z = ploidy[s]
+        if np.isnan(probs[s, 0]):
+            for a in range(n_alleles - 1):
+                out[s, a] = np.nan
+            continue
+        for a in range(1, n_alleles):
+            d = 0.0
+            if phased:
+                for h in range(z):
+                    d += probs[s, h * n_alleles + a]
+            else:
+                base = offsets_by_ploidy[z]
+                n_g = offsets_by_ploidy[z + 1] - base
+                for g in range(n_g):
+                    d += probs[s, g] * counts_by_ploidy[base + g, a]
+            out[s, a - 1] = d
+
+
+@numba.njit(cache=True, nogil=True)
+def biallelic_moments(probs, ploidy, phased, out_dosage, out_square):
+    """Biallelic fast path: E[g] and E[g^2] of the ALT allele count per sample (NaN when missing).
+
+    Unphased diploid: P(0,1,2 ALT copies) = probs[:,0..2]; haploid: P(0,1) = probs[:,0..1].
+    Phased: haplotypes independent given the data, so E[g] = sum of P(ALT) per haplotype and
+    E[g^2] = E[g]^2 + sum p_h (1 - p_h).
+    """
+    for s in range(probs.shape[0]):
+        if np.isnan(probs[s, 0]):
+            out_dosage[s] = np.nan
+            out_square[s] = np.nan
+            continue
+        z = ploidy[s]
+        if phased:
+            e = 0.0
+            v = 0.0
+            for h in range(z):
+                p = probs[s, 2 * h + 1]
+                e += p
+                v += p * (1.0 - p)
+            out_dosage[s] = e
+            out_square[s] = e * e + v
+        else:
+            e = 0.0
+            f = 0.0
+            for g in range(z + 1):
+                e += g * probs[s, g]
+                f += g * g * probs[s, g]
+            out_dosage[s] = e
+            out_square[s] = f

@@ -1,0 +1,1 @@
+"""The genotype store: one chunked Zarr folder per cohort (layout: :mod:`gwas.store.variables`)."""

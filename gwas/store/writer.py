@@ -1,0 +1,57 @@
+"""Create the store's arrays up front and fill variant blocks in place (layout: :mod:`gwas.store.variables`).
+
+The driver calls :func:`create_store` once with the final shape; parallel tasks call
+:func:`write_block` with ranges that start on a variant-chunk boundary, so no two tasks ever
+write the same Zarr chunk file (each chunk file is written whole by Zarr, via a temporary
+name). Completion is marked separately (:mod:`gwas.store.ingest`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numcodecs
+import numpy as np
+import zarr
+
+from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK, FIELDS, GENOTYPE_FIELDS,
+                                  STORE_FORMAT, STORE_VERSION, VCF_ZARR_VERSION, check_block)
+
+COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE)
+
+
+def create_store(path: str | os.PathLike, sample_ids, contig_ids, contig_lengths, n_variants: int,
+                 with_genotypes: bool, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
+                 samples_chunk: int = DEFAULT_SAMPLES_CHUNK, attrs: dict | None = None) -> zarr.Group:
+    """Create every array (filled with its registry fill value) and the small sample/contig arrays."""
+    root = zarr.open_group(str(path), mode="a", zarr_format=2)  # keep _parts/ markers
+    root.attrs.update({"vcf_zarr_version": VCF_ZARR_VERSION, "format": STORE_FORMAT,
+                       "store_version": STORE_VERSION, **(attrs or {})})
+    sizes = {"variants": n_variants, "samples": len(sample_ids), "alleles": 2, "ploidy": 2,
+             "contigs": len(contig_ids)}
+    chunk_of = {"variants": variants_chunk, "samples": samples_chunk, "alleles": 2, "ploidy": 2,
+                "contigs": max(len(contig_ids), 1)}
+    for name, f in FIELDS.items():
+        if name in GENOTYPE_FIELDS and not with_genotypes:
+            continue
+        shape = tuple(sizes[d] for d in f.dims)
+        chunks = tuple(max(1, min(chunk_of[d], max(sizes[d], 1))) for d in f.dims)
+        dtype = str if f.dtype == "str" else f.dtype
+        arr = root.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=f.fill,
+                                compressors=COMPRESSOR if f.dtype != "str" else "auto", overwrite=True)
+        arr.attrs.update({"_ARRAY_DIMENSIONS": list(f.dims), "description": f.description})
+    root["sample_id"][:] = np.asarray(sample_ids, dtype=str)
+    if contig_ids:
+        root["contig_id"][:] = np.asarray(contig_ids, dtype=str)
+        root["contig_length"][:] = np.asarray(contig_lengths, dtype=np.int64)
+    return root
+
+
+def write_block(path: str | os.PathLike, start: int, block: dict[str, np.ndarray]) -> None:
+    """Write ``block`` (field -> array with ``n`` variants) into variants ``start`` .. ``start + n``."""
+    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    check_block(block, root["sample_id"].shape[0])
+    for name, arr in block.items():
+        if name not in root:
+            continue
+        root[name][start:start + arr.shape[0]] = arr
