@@ -40,7 +40,7 @@ def test_version():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["simulate", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    (["simulate", "--out", "x", "--no-such-option"], "unrecognized arguments: --no-such-option"),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
     (["simulate"], "the following arguments are required: --out"),
 ])
@@ -117,3 +117,9 @@ def test_run_sh_refuses_missing_java(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "run.sh: Java not found: hubscan needs Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
         "or set JAVA_HOME)"]
+
+
+def test_readme_lists_every_command():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for name in COMMANDS:
+        assert f"| `hubscan {name}` |" in readme, f"README's command table lacks `hubscan {name}`"

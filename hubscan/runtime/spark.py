@@ -206,3 +206,25 @@ def stop_spark(run_dir: str | os.PathLike | None = None) -> None:
         spark_root = paths["scratch"].parent
         if spark_root.exists() and not any(spark_root.iterdir()):
             spark_root.rmdir()
+
+
+def spark_for_run(run_dir: str | os.PathLike, properties_file: str | os.PathLike | None = None,
+                  overrides: dict[str, str] | None = None, with_hail: bool = False):
+    """Context manager for commands: the run's SparkSession, stopped (and its scratch removed) at
+    the end only if this call started it; a notebook's, test's or spark-submit's session is left
+    running for its owner."""
+    import contextlib
+
+    from pyspark.sql import SparkSession
+
+    @contextlib.contextmanager
+    def session():
+        started_here = SparkSession.getActiveSession() is None and not under_spark_submit()
+        spark = spark_session(run_dir, properties_file, overrides, with_hail=with_hail)
+        try:
+            yield spark
+        finally:
+            if started_here:
+                stop_spark(run_dir)
+
+    return session()

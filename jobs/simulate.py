@@ -1,0 +1,11 @@
+"""spark-submit entry point: ``spark-submit --properties-file spark-conf/local.conf jobs/simulate.py --out DIR ...``
+
+Same options as ``hubscan simulate``; genotype parts run as tasks on the submitted Spark.
+"""
+
+import sys
+
+from hubscan.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["simulate", "--spark", *sys.argv[1:]]))
