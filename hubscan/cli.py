@@ -18,6 +18,7 @@ from hubscan.log import configure_logging
 COMMANDS = {
     "demo": "hubscan.demo",
     "ingest": "gwas.ingest.command",
+    "qc": "gwas.qc.command",
     "simulate": "hubscan.simulate.command",
     "spark-conf": "hubscan.runtime.command",
 }

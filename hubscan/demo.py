@@ -4,6 +4,7 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
 
 1. simulate  a hub cohort: genotypes as VCF + BGEN, OMOP CDM records, a hub extract, linkage, truth
 2. ingest    the BGEN into the chunked Zarr genotype store (Spark tasks, resumable)
+3. qc        genetic QC on Hail: sample/variant QC, sex check, relatedness, principal components
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
 removed at the end; Spark's logs stay in <out>/_logs.
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 #: The demo cohort: small enough for a few minutes on 2 cores, large enough for the planted signals.
 DEMO_SAMPLES = 2000
 DEMO_VARIANTS = 6000
-DEMO_CHROMOSOMES = ("1", "2", "3", "4", "5", "6", "7", "8")
+DEMO_CHROMOSOMES = ("1", "2", "3", "4", "5", "6", "7", "8", "X")
 
 
 @dataclass
@@ -62,13 +63,15 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
              properties_file=None, overrides: dict | None = None) -> DemoRun:
     """Every step of the demo into ``out``; returns what was produced."""
     from gwas.ingest.run import ingest
+    from gwas.qc.run import run_qc
+    from gwas.qc.thresholds import QcThresholds
     from hubscan.runtime.spark import spark_for_run
     from hubscan.simulate.cohort import CohortSpec
     from hubscan.simulate.run import simulate_cohort
 
     demo = DemoRun(out)
     started = time.monotonic()
-    with spark_for_run(out, properties_file, overrides) as spark:
+    with spark_for_run(out, properties_file, overrides, with_hail=True) as spark:
         log.info("demo step 1: simulate a hub cohort")
         spec = CohortSpec(n_samples=samples, n_variants=variants, chromosomes=DEMO_CHROMOSOMES, seed=seed)
         cohort = simulate_cohort(spec, out / "cohort", spark=spark)
@@ -84,6 +87,15 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
                        sample_file=cohort.path("genotypes.sample"), spark=spark)
         demo.add("ingest", f"genotype store (Zarr, {store.n_variants} variants x {store.n_samples} samples)",
                  store.store)
+
+        log.info("demo step 3: genetic QC on Hail")
+        qc = run_qc([str(cohort.path("genotypes.vcf.gz"))], out / "qc", QcThresholds(n_pcs=10),
+                    sex_file=str(cohort.path("genotypes.sample")))
+        demo.add("qc", f"sample QC ({qc.n_failed_samples} of {qc.n_samples} samples flagged)", qc.out / "sample_qc.tsv")
+        demo.add("qc", f"principal components (from {qc.n_pca_variants} LD-pruned variants)", qc.out / "pcs.tsv")
+        demo.add("qc", f"related pairs ({qc.n_related_pairs}; {qc.n_unrelated} unrelated samples)",
+                 qc.out / "related_pairs.tsv")
+        demo.add("qc", "QC report (plots)", qc.out / "report" / "report.html")
     log.info("demo finished in %.0f s", time.monotonic() - started)
     return demo
 
