@@ -4,7 +4,7 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
 
 1. simulate  a hub cohort: genotypes as VCF + BGEN, OMOP CDM records, a hub extract, linkage, truth
 2. ingest    the BGEN into the chunked Zarr genotype store (Spark tasks, resumable)
-3. qc        genetic QC on Hail: sample/variant QC, sex check, relatedness, principal components
+3. qc        genetic QC of the store on Hail: sample/variant QC, sex check, relatedness, principal components
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
 removed at the end; Spark's logs stay in <out>/_logs.
@@ -89,7 +89,7 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
                  store.store)
 
         log.info("demo step 3: genetic QC on Hail")
-        qc = run_qc([str(cohort.path("genotypes.vcf.gz"))], out / "qc", QcThresholds(n_pcs=10),
+        qc = run_qc([str(store.store)], out / "qc", QcThresholds(n_pcs=10),
                     sex_file=str(cohort.path("genotypes.sample")))
         demo.add("qc", f"sample QC ({qc.n_failed_samples} of {qc.n_samples} samples flagged)", qc.out / "sample_qc.tsv")
         demo.add("qc", f"principal components (from {qc.n_pca_variants} LD-pruned variants)", qc.out / "pcs.tsv")

@@ -3,7 +3,9 @@
 Inputs: bgzipped VCF/BCF (one or several files with the same samples, e.g. one per chromosome),
 BGEN 1.2 (with its Oxford ``.sample`` when ids are not in the file; hard calls are the most likely
 genotype when its probability is at least 0.9, as Hail's ``import_bgen`` makes them), PLINK 1
-``.bed`` (with ``.bim``/``.fam`` beside it) or a Hail MatrixTable folder (``.mt``). Contigs may be
+``.bed`` (with ``.bim``/``.fam`` beside it), a Hail MatrixTable folder (``.mt``) or a hubscan
+genotype store (its variants with INFO >= :data:`STORE_QC_MIN_INFO`, converted to PLINK hard calls
+first, :mod:`gwas.qc.from_store`). Contigs may be
 named ``chr1`` or ``1`` (GRCh37).
 """
 
@@ -18,16 +20,26 @@ MALE, FEMALE = 1, 2
 #: Recorded-sex codes accepted (case-insensitive); empty, "0", "NA" and "unknown" mean not recorded.
 SEX_CODES = {"1": MALE, "m": MALE, "male": MALE, "2": FEMALE, "f": FEMALE, "female": FEMALE}
 MISSING_SEX = {"", "0", "na", "nan", "unknown", "u", "-9"}
+#: QC of a genotype store uses its hard-called variants: INFO/r² at least this (imputed dosages are
+#: not QC material; directly genotyped variants have INFO 1).
+STORE_QC_MIN_INFO = 0.99
 SAMPLE_ID_COLUMNS = ("sample_id", "IID", "iid", "ID_1", "sample.id", "s", "sample")
 
 
 def input_kind(path: str) -> str:
+    from hubscan.parts import SUCCESS_MARKER
+
+    if Path(path).is_dir() and (Path(path) / ".zgroup").exists():
+        if not (Path(path) / SUCCESS_MARKER).exists():
+            raise InputError(f"{path}: not a complete genotype store (no {SUCCESS_MARKER}); finish `hubscan ingest` first")
+        return "store"
     name = path.rstrip("/").lower()
     for suffix, kind in ((".vcf.gz", "vcf"), (".vcf.bgz", "vcf"), (".vcf", "vcf"), (".bcf", "bcf"),
                          (".bgen", "bgen"), (".bed", "plink"), (".mt", "mt")):
         if name.endswith(suffix):
             return kind
-    raise InputError(f"{path}: unknown genotype format (expected .vcf.gz, .bcf, .bgen, .bed or .mt)")
+    raise InputError(f"{path}: unknown genotype format (expected .vcf.gz, .bcf, .bgen, .bed, a Hail .mt "
+                     "or a hubscan genotype store)")
 
 
 def check_inputs(paths: list[str]) -> str:
@@ -62,6 +74,15 @@ def load_genotypes(hl, paths: list[str], sample_file: str | None = None, scratch
                       reference_genome="GRCh37")
         mt = hl.import_bgen([str(p) for p in paths], entry_fields=["GT"], sample_file=sample_file,
                             index_file_map=index)
+    elif kind == "store":
+        from gwas.qc.from_store import store_to_plink
+
+        if len(paths) != 1:
+            raise InputError("give one genotype store")
+        bed = store_to_plink(paths[0], Path(scratch or ".") / "store", min_info=STORE_QC_MIN_INFO)
+        stem = str(bed)[:-4]
+        mt = hl.import_plink(stem + ".bed", stem + ".bim", stem + ".fam", contig_recoding=recode,
+                             reference_genome="GRCh37", quant_pheno=True, missing="-9")
     elif kind == "plink":
         if len(paths) != 1:
             raise InputError("give one PLINK .bed file (with .bim and .fam beside it)")

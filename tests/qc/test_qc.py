@@ -144,13 +144,65 @@ def _tiny_vcf(path, n_samples=40, n_variants=300, empty_sample=None, seed=3):
     return ids
 
 
-def test_sample_with_no_calls_is_reported_not_fatal(hail, tmp_path):
+def test_sample_with_no_calls_is_reported_not_fatal_and_store_gives_the_same(hail, tmp_path):
+    """A sample with no calls is reported, not fatal; QC of the genotype store ingested from the same
+    VCF gives the same sample QC and PCs (the store goes to Hail through a PLINK .bed)."""
+    import pysam
+
+    from gwas.ingest.run import ingest
+
     ids = _tiny_vcf(tmp_path / "t.vcf", empty_sample=7)
-    result = run_qc([str(tmp_path / "t.vcf")], tmp_path / "qc", QcThresholds(n_pcs=2, ld_r2=0.9))
+    thresholds = QcThresholds(n_pcs=2, ld_r2=0.9)
+    result = run_qc([str(tmp_path / "t.vcf")], tmp_path / "qc", thresholds)
     failed = pd.read_csv(result.out / "failed_samples.tsv", sep="\t")
     assert failed.to_dict("records") == [{"s": ids[7], "reason": "no_calls"}]
     pcs = read_pcs(result.out / "pcs.tsv")
     assert ids[7] not in set(pcs["IID"]) and len(pcs) == 39
+
+    vcf_gz = pysam.tabix_index(str(tmp_path / "t.vcf"), preset="vcf", force=True)
+    ingest([vcf_gz], tmp_path / "store")
+    from_store = run_qc([str(tmp_path / "store")], tmp_path / "qc-store", thresholds)
+    a = pd.read_csv(result.out / "sample_qc.tsv", sep="\t")
+    b = pd.read_csv(from_store.out / "sample_qc.tsv", sep="\t")
+    pd.testing.assert_frame_equal(a[["s", "n_called", "n_het", "fail_reasons"]], b[["s", "n_called", "n_het", "fail_reasons"]])
+    for c in ("PC1", "PC2"):
+        assert np.allclose(np.abs(a[c].fillna(0)), np.abs(b[c].fillna(0)), atol=1e-6)
+
+
+def test_store_as_plink_reads_back_in_plink2(tmp_path, plink2):
+    """The store's .bed, read by plink2 and exported as VCF, gives the source's genotypes (haploid X
+    calls of males as homozygous, PLINK's convention)."""
+    import pysam
+
+    from gwas.ingest.run import ingest
+    from gwas.qc.from_store import store_to_plink
+    from hubscan.simulate.cohort import CohortSpec, simulate_samples
+    from hubscan.simulate.genotypes import write_genotype_files
+
+    spec = CohortSpec(n_samples=50, n_variants=400, chromosomes=("22", "X"), imputed_fraction=0.0, seed=9)
+    files = write_genotype_files(spec, simulate_samples(spec), tmp_path / "cohort")
+    ingest([str(files.vcf)], tmp_path / "store", variants_chunk=128)
+    bed = store_to_plink(tmp_path / "store", tmp_path / "plink" / "g", block_size=100)
+    run = subprocess.run([plink2, "--bfile", str(bed)[:-4], "--export", "vcf", "--out", str(tmp_path / "back")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:]
+
+    def alt_counts(path, double_haploid):
+        out = []
+        with pysam.VariantFile(str(path)) as vf:
+            for rec in vf:
+                row = []
+                for sample in rec.samples.values():
+                    gt = sample["GT"]
+                    if any(a is None for a in gt):
+                        row.append(-1)
+                    else:
+                        n = sum(a == 1 for a in gt)
+                        row.append(2 * n if double_haploid and len(gt) == 1 else n)
+                out.append(row)
+        return np.array(out)
+
+    assert (alt_counts(files.vcf, True) == alt_counts(tmp_path / "back.vcf", False)).all()
 
 
 def test_too_few_variants_for_pca(hail, tmp_path):
