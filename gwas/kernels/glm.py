@@ -2,8 +2,10 @@
 
 Iteration convention (as Hail's): at iteration i = 1, 2, ... the step delta solves
 Fisher · delta = score at the current coefficients b. The fit has *converged* at iteration i when
-max |delta| < tol (b is kept as it is), has *exploded* when the step cannot be solved or is not
-finite, and stops unconverged when i reaches max_iter; otherwise b += delta.
+max |delta| < tol, has *exploded* when the step cannot be solved or is not finite, and stops
+unconverged when i reaches max_iter; otherwise b += delta. At convergence the maximum-likelihood
+fit takes that last step too (its error is then of order delta², where Hail keeps b and an error of
+order delta); the Firth fit keeps b as Hail does, so its iteration counts and values match Hail's.
 
 Firth (1993): the score gains the term X' diag(h (1/2 - mu)) with h the diagonal of the hat matrix
 of W^(1/2) X, and the penalized log-likelihood is l(b) + 1/2 log det(X' W X). A *constrained* fit
@@ -72,6 +74,12 @@ def newton_fit(X, y, b0, family, max_iter, tol):
         if not ok or not np.isfinite(delta[0]):
             return b, cov, ll, it, False, True
         if np.max(np.abs(delta)) < tol:
+            # Converged: take the last step too (Newton's error is then ~delta², not ~delta) and
+            # report the information and likelihood there.
+            b = b + delta
+            mu, w = _mean_and_weight(X @ b, family)
+            fisher = X.T @ (X * w.reshape(-1, 1))
+            ll = log_likelihood(y, mu, family)
             try:
                 cov = np.linalg.inv(fisher)
             except Exception:
