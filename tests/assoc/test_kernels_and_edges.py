@@ -131,3 +131,15 @@ def test_results_as_a_table():
     r = linear_regression(rng.binomial(2, 0.3, (3, 50)).astype(float), rng.standard_normal((50, 2)))
     frame = r.to_frame(["a", "b", "c"], ["t1", "t2"])
     assert len(frame) == 6 and list(frame["variant"][:2]) == ["a", "a"] and "neg_log10_p" in frame
+
+
+def test_linear_statistics_kernel_matches_numpy():
+    from gwas.kernels.linear import linear_statistics, linear_statistics_reference
+
+    rng = np.random.default_rng(4)
+    gy, gg = rng.standard_normal((20, 3)), rng.uniform(0.5, 3, (20, 3))
+    yy, df = rng.uniform(50, 80, 3), np.array([97.0, 90.0, 80.0])
+    ok = rng.random((20, 3)) > 0.2
+    for impl in (linear_statistics, linear_statistics.py_func):
+        for got, want in zip(impl(gy, gg, yy, df, ok), linear_statistics_reference(gy, gg, yy, df, ok)):
+            assert np.allclose(got, want, equal_nan=True, rtol=1e-13)

@@ -1,0 +1,209 @@
+"""Benchmark: hubscan's association kernels against plink2 --glm (and Hail) on the same data.
+
+Cases (N samples x M variants, 10 covariates, hard calls in a PLINK .bed):
+  a  1 quantitative trait                       (linear)
+  b  50 quantitative traits, each with its own missing samples (linear)
+  c  1 binary trait at 5 % prevalence, Firth fallback (plink2: firth-fallback; hubscan: Wald, then
+     Firth where p < 0.05 or the fit failed)
+  d  Firth for every variant
+
+Each tool runs as its own process reading the same files; the table gives whole-process wall time,
+peak RSS, the ratio peer / hubscan, and hubscan's time as a multiple of the machine's floor
+2·N·M·(traits + covariates) flops at the measured matrix-multiply rate. plink2 gets 2 threads and
+OPENBLAS_NUM_THREADS=1 (see bench/README.md). Hail runs only with --hail (slow).
+
+    .venv/bin/python bench/assoc.py --samples 10000 --variants 100000     # the issue's size
+    .venv/bin/python bench/assoc.py --small                                # 2,000 x 5,000, a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+N_COVARIATES = 10
+BLOCK = 5000
+
+
+def make_data(root: Path, n: int, m: int, seed: int = 1) -> None:
+    """Genotypes (.bed), 50 quantitative traits with different missingness, a 5 % binary trait."""
+    from gwas.qc.from_store import BED_MAGIC, pack_bed
+
+    rng = np.random.default_rng(seed)
+    ids = [f"S{i}" for i in range(n)]
+    (root / "g.fam").write_text("".join(f"{s} {s} 0 0 0 -9\n" for s in ids))
+    with open(root / "g.bim", "w") as bim, open(root / "g.bed", "wb") as bed:
+        bed.write(BED_MAGIC)
+        for start in range(0, m, BLOCK):
+            k = min(BLOCK, m - start)
+            freq = rng.uniform(0.01, 0.5, k)
+            g = rng.binomial(2, freq[:, None], (k, n)).astype(np.int8)
+            bed.write(pack_bed(g))
+            bim.writelines(f"1\tv{start + i}\t0\t{1 + 10 * (start + i)}\tA\tG\n" for i in range(k))
+    cov = rng.standard_normal((n, N_COVARIATES))
+    quant = rng.standard_normal((n, 50)) + cov[:, :3] @ rng.standard_normal((3, 50))
+    for t in range(1, 50):
+        quant[rng.random(n) < 0.02 * (t % 10), t] = np.nan
+    liability = cov[:, 0] * 0.5 + rng.standard_normal(n)
+    binary = (liability > np.quantile(liability, 0.95)).astype(int) + 1
+    header = "#FID\tIID\t" + "\t".join(f"q{t}" for t in range(50)) + "\tb\n"
+    with open(root / "pheno.txt", "w") as fh:
+        fh.write(header)
+        for i, s in enumerate(ids):
+            vals = ["NA" if np.isnan(x) else repr(float(x)) for x in quant[i]]
+            fh.write(f"{s}\t{s}\t" + "\t".join(vals) + f"\t{binary[i]}\n")
+    with open(root / "covar.txt", "w") as fh:
+        fh.write("#FID\tIID\t" + "\t".join(f"c{j}" for j in range(N_COVARIATES)) + "\n")
+        for i, s in enumerate(ids):
+            fh.write(f"{s}\t{s}\t" + "\t".join(repr(float(x)) for x in cov[i]) + "\n")
+
+
+def read_bed_blocks(root: Path, n: int, m: int):
+    """Yield (start, float64 ALT-count block) from g.bed (no missing calls in this benchmark)."""
+    lookup = np.array([2.0, np.nan, 1.0, 0.0])
+    per = -(-n // 4)
+    with open(root / "g.bed", "rb") as fh:
+        fh.read(3)
+        for start in range(0, m, BLOCK):
+            k = min(BLOCK, m - start)
+            raw = np.frombuffer(fh.read(per * k), dtype=np.uint8).reshape(k, per)
+            codes = np.stack([(raw >> s) & 3 for s in (0, 2, 4, 6)], axis=2).reshape(k, per * 4)[:, :n]
+            yield start, lookup[codes]
+
+
+def run_hubscan(case: str, root: Path, n: int, m: int) -> None:
+    """Child process: run one case and print its wall time."""
+    import pandas as pd
+
+    from gwas.assoc import linear_regression, logistic_regression
+
+    started = time.perf_counter()
+    pheno = pd.read_csv(root / "pheno.txt", sep="\t", na_values="NA")
+    cov = pd.read_csv(root / "covar.txt", sep="\t").iloc[:, 2:].to_numpy()
+    for _, block in read_bed_blocks(root, n, m):
+        if case == "a":
+            linear_regression(block, pheno["q0"].to_numpy(), cov)
+        elif case == "b":
+            linear_regression(block, pheno[[f"q{t}" for t in range(50)]].to_numpy(), cov)
+        elif case == "c":
+            logistic_regression(block, pheno["b"].to_numpy() - 1.0, cov, test="firth-fallback", fallback_p=0.05)
+        else:
+            logistic_regression(block, pheno["b"].to_numpy() - 1.0, cov, test="firth", firth_p="wald")
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+def run_hail(case: str, root: Path) -> None:
+    """Child process: the same case with Hail (import_plink, then *_regression_rows, written out)."""
+    from hubscan.runtime.hail import init_hail
+
+    started = time.perf_counter()
+    hl = init_hail(root / "hail-run")
+    mt = hl.import_plink(str(root / "g.bed"), str(root / "g.bim"), str(root / "g.fam"), reference_genome=None)
+    pheno = hl.import_table(str(root / "pheno.txt"), key="IID", impute=True, missing="NA")
+    cov = hl.import_table(str(root / "covar.txt"), key="IID", impute=True)
+    mt = mt.annotate_cols(p=pheno[mt.s], c=cov[mt.s])
+    covariates = [1.0] + [mt.c[f"c{j}"] for j in range(N_COVARIATES)]
+    x = mt.GT.n_alt_alleles()
+    if case in ("a", "b"):
+        traits = [mt.p["q0"]] if case == "a" else [[mt.p[f"q{t}"]] for t in range(50)]
+        ht = hl.linear_regression_rows(y=traits, x=x, covariates=covariates)
+    else:
+        y = mt.p["b"] == 2
+        ht = hl.logistic_regression_rows(test="wald" if case == "c" else "firth", y=y, x=x, covariates=covariates)
+    ht.write(str(root / f"hail-{case}.ht"), overwrite=True)
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+def plink2_args(case: str, root: Path, out: Path) -> list[str]:
+    base = ["plink2", "--bfile", str(root / "g"), "--pheno", str(root / "pheno.txt"), "--covar", str(root / "covar.txt"),
+            "--threads", "2", "--out", str(out)]
+    mode = {"a": ["--pheno-name", "q0", "--glm", "hide-covar"],
+            "b": ["--pheno-name", ",".join(f"q{t}" for t in range(50)), "--glm", "hide-covar"],
+            "c": ["--pheno-name", "b", "--glm", "hide-covar", "firth-fallback"],
+            "d": ["--pheno-name", "b", "--glm", "hide-covar", "firth"]}[case]
+    return base + mode
+
+
+def timed(args: list[str], env=None) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MiB) of that child process (os.wait4), and its stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, stdout
+
+
+def matmul_rate() -> float:
+    a = np.random.default_rng(0).standard_normal((4000, 4000))
+    a @ a
+    started = time.perf_counter()
+    a @ a
+    return 2 * 4000**3 / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--variants", type=int, default=100_000)
+    parser.add_argument("--small", action="store_true", help="2,000 samples x 5,000 variants")
+    parser.add_argument("--cases", default="abcd")
+    parser.add_argument("--hail", action="store_true", help="also time Hail (slow)")
+    parser.add_argument("--run-hubscan", nargs=2, metavar=("CASE", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--run-hail", nargs=2, metavar=("CASE", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n, m = (2000, 5000) if args.small else (args.samples, args.variants)
+    if args.run_hubscan:
+        run_hubscan(args.run_hubscan[0], Path(args.run_hubscan[1]), n, m)
+        return
+    if args.run_hail:
+        run_hail(args.run_hail[0], Path(args.run_hail[1]))
+        return
+    if shutil.which("plink2") is None:
+        raise SystemExit("plink2 is not installed (apt-get install plink2)")
+    root = Path(tempfile.mkdtemp(prefix="hubscan-bench-assoc-"))
+    try:
+        print(f"data: {n} samples x {m} variants, {N_COVARIATES} covariates -> {root}", flush=True)
+        make_data(root, n, m)
+        rate = matmul_rate()
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        print(f"matrix-multiply rate {rate / 1e9:.1f} GFLOP/s\n")
+        hail_head = f"{'Hail s':>9}{'Hail/hubscan':>14}" if args.hail else ""
+        print(f"{'case':<5}{'hubscan s':>10}{'MiB':>8}{'plink2 s':>10}{'MiB':>8}{'plink2/hubscan':>16}{'x floor':>9}"
+              + hail_head)
+        for case in args.cases:
+            ours_s, ours_mb, out = timed([sys.executable, __file__, "--samples", str(n), "--variants", str(m),
+                                          "--run-hubscan", case, str(root)])
+            theirs_s, theirs_mb, _ = timed(plink2_args(case, root, root / f"plink-{case}"), env)
+            traits = 50 if case == "b" else 1
+            floor = 2 * n * m * (traits + N_COVARIATES) / rate
+            hail_cols = ""
+            if args.hail:
+                hail_s, _, _ = timed([sys.executable, __file__, "--run-hail", case, str(root)])
+                hail_cols = f"{hail_s:>9.1f}{hail_s / ours_s:>14.1f}"
+            print(f"{case:<5}{ours_s:>10.1f}{ours_mb:>8.0f}{theirs_s:>10.1f}{theirs_mb:>8.0f}"
+                  f"{theirs_s / ours_s:>16.2f}{ours_s / floor:>9.0f}" + hail_cols, flush=True)
+        print("\nMiB: peak RSS of each process; x floor: hubscan seconds / (2 N M (traits + covariates) / matmul rate)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
