@@ -12,8 +12,10 @@ Tests (``test=``):
 * ``"firth"`` (logistic): Firth's penalized likelihood (Firth 1993; Heinze & Schemper 2002); p from
   the penalized LRT against the constrained null (as logistf and Hail), or with
   ``firth_p="wald"`` from beta / SE of the penalized fit (as plink2 reports).
-* ``"firth-fallback"`` (logistic): Wald for every variant, then Firth where the Wald p is below
-  ``fallback_p`` or the Wald fit failed (REGENIE's and plink2's practice); ``firth_used`` marks them.
+* ``"firth-fallback"`` (logistic): a fast first test for every variant, then Firth where its p is
+  below ``fallback_p`` or it failed; ``firth_used`` marks those rows. ``fallback_first="score"``
+  (default, REGENIE's practice): the score test, no per-variant fit, with beta ≈ U/V and
+  SE ≈ 1/sqrt(V) (U the score, V its variance at the null fit); ``"wald"`` (plink2's): the Wald test.
 
 Every result carries converged / exploded / iterations and an :class:`ErrorCode` instead of a
 silent NaN. Null models (covariates only) are fitted once per trait.
@@ -34,8 +36,8 @@ POISSON_TESTS = ("wald", "lrt", "score")
 
 
 def logistic_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
-                        firth_p: str = "lrt", fallback_p: float = 0.05, max_iter: int = 25,
-                        firth_max_iter: int = 100, tol: float = 1e-6) -> AssociationResult:
+                        firth_p: str = "lrt", fallback_p: float = 0.05, fallback_first: str = "score",
+                        max_iter: int = 25, firth_max_iter: int = 100, tol: float = 1e-6) -> AssociationResult:
     """Logistic regression of binary traits (0/1, NaN missing) on each variant; see the module docstring.
 
     dosage (variants, samples); traits (samples, traits) or (samples,); covariates (samples, k) or
@@ -45,8 +47,11 @@ def logistic_regression(dosage, traits, covariates=None, test: str = "wald", add
         raise ConfigError(f"logistic test must be one of {', '.join(LOGISTIC_TESTS)}, got {test!r}")
     if firth_p not in ("lrt", "wald"):
         raise ConfigError(f"firth_p must be 'lrt' or 'wald', got {firth_p!r}")
+    if fallback_first not in ("score", "wald"):
+        raise ConfigError(f"fallback_first must be 'score' or 'wald', got {fallback_first!r}")
     return _glm(dosage, traits, covariates, add_intercept, LOGISTIC, test,
-                dict(firth_p=firth_p, fallback_p=fallback_p, max_iter=max_iter, firth_max_iter=firth_max_iter, tol=tol))
+                dict(firth_p=firth_p, fallback_p=fallback_p, fallback_first=fallback_first, max_iter=max_iter,
+                     firth_max_iter=firth_max_iter, tol=tol))
 
 
 def poisson_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
@@ -107,9 +112,18 @@ def _one_trait(g, y, c, family, test, options, out: AssociationResult, t: int, i
     if not converged:
         out.error_code[:, t] = ErrorCode.NOT_CONVERGED
         return
-    if test == "score":
-        stat = _score_chi2(c, g, y, b_null, family)
-        _store(out, t, np.nan, np.nan, stat, *chi2_1df_p(stat), True, False, 0, codes)
+    first = options.get("fallback_first") if test == "firth-fallback" else None
+    if test == "score" or first == "score":
+        u, v = _score(c, g, y, b_null, family)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = u * u / v
+            beta, se = (u / v, 1 / np.sqrt(v)) if first else (np.nan, np.nan)
+        p, nlp = chi2_1df_p(stat)
+        _store(out, t, beta, se, stat, p, nlp, True, False, 0, codes)
+        if first:
+            redo = (codes == ErrorCode.OK) & (p < options["fallback_p"])
+            if redo.any():
+                _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
     elif test in ("wald", "lrt", "firth-fallback"):
         beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, family, options["max_iter"], options["tol"])
         stat = (beta / se) if test != "lrt" else 2.0 * (ll - ll_null)
@@ -151,8 +165,9 @@ def _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes, where=slice
     out.iterations[where, t] = np.broadcast_to(iters, ok.shape)
 
 
-def _score_chi2(c, g, y, b_null, family) -> np.ndarray:
-    """Rao score statistic of each variant at the null fit: U² [F⁻¹]_gg."""
+def _score(c, g, y, b_null, family) -> tuple[np.ndarray, np.ndarray]:
+    """Score U of each variant at the null fit and its variance V = 1 / [F⁻¹]_gg (the Rao
+    statistic is U² / V)."""
     eta = c @ b_null
     mu = 1 / (1 + np.exp(-eta)) if family == LOGISTIC else np.exp(eta)
     w = mu * (1 - mu) if family == LOGISTIC else mu
@@ -161,6 +176,4 @@ def _score_chi2(c, g, y, b_null, family) -> np.ndarray:
     gwg = np.einsum("ij,ij->i", g, wg)
     cwg = wg @ c  # (variants, k)
     a = np.linalg.inv(c.T @ (c * w[:, None]))
-    v = gwg - np.einsum("ij,jk,ik->i", cwg, a, cwg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return u * u / v
+    return u, gwg - np.einsum("ij,jk,ik->i", cwg, a, cwg)

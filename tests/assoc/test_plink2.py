@@ -125,13 +125,19 @@ def test_firth_matches_plink2(data):
     assert np.allclose(ours.beta[:50, 0], tight.beta[:, 0], rtol=0, atol=1e-6)  # within the tolerance
 
 
-def test_firth_fallback_uses_firth_where_wald_p_is_small(data):
+@pytest.mark.parametrize("first", ["wald", "score"])
+def test_firth_fallback_uses_firth_where_the_first_p_is_small(data, first):
     _, g, cov, _, binary = data
     sub = slice(0, 200)
-    wald = logistic_regression(g[sub], binary, cov, test="wald")
-    mixed = logistic_regression(g[sub], binary, cov, test="firth-fallback", fallback_p=0.05)
+    fast = logistic_regression(g[sub], binary, cov, test=first)
+    mixed = logistic_regression(g[sub], binary, cov, test="firth-fallback", fallback_p=0.05, fallback_first=first)
     firth = logistic_regression(g[sub], binary, cov, test="firth")
-    small = wald.p_value[:, 0] < 0.05
+    small = fast.p_value[:, 0] < 0.05
     assert (mixed.firth_used[:, 0] == small).all() and small.any() and (~small).any()
-    assert np.array_equal(mixed.beta[~small, 0], wald.beta[~small, 0])
+    assert np.array_equal(mixed.p_value[~small, 0], fast.p_value[~small, 0])
     assert np.array_equal(mixed.p_value[small, 0], firth.p_value[small, 0])
+    if first == "score":  # beta ~ U/V, the one-step estimate from the null: tracks the ML beta
+        wald = logistic_regression(g[sub], binary, cov, test="wald")
+        a, b = mixed.beta[~small, 0], wald.beta[~small, 0]
+        assert np.corrcoef(a, b)[0, 1] > 0.99
+        assert (np.sign(a) == np.sign(b))[np.abs(b) > 0.05].all()
