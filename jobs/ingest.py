@@ -1,8 +1,9 @@
-"""spark-submit entry point: ``spark-submit jobs/ingest.py FILE... --out STORE --spark``."""
+"""spark-submit entry point: ``spark-submit --properties-file spark-conf/local.conf jobs/ingest.py FILE... --out STORE``
+(parts run as tasks on the submitted Spark)."""
 
 import sys
 
 from hubscan.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", *sys.argv[1:]]))
+    sys.exit(main(["ingest", "--spark", *sys.argv[1:]]))

@@ -132,22 +132,26 @@ def firth_fit(X, y, b0, n_free, max_iter, tol):
 
 
 @numba.njit(cache=True)
-def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
-    """Fit y ~ C + g for every row g of G (variants, samples). Returns per variant: beta, se,
-    log-likelihood, iterations, converged, exploded."""
+def _block_outputs(C, G, b_null):
+    """The design [C | g] (g filled per variant), the start [b_null, 0], and per-variant outputs:
+    beta, se, a statistic (NaN), iterations, converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     X = np.empty((n, k + 1))
     X[:, :k] = C
-    beta = np.full(n_var, np.nan)
-    se = np.full(n_var, np.nan)
-    ll = np.full(n_var, np.nan)
-    iters = np.zeros(n_var, dtype=np.int32)
-    conv = np.zeros(n_var, dtype=np.bool_)
-    expl = np.zeros(n_var, dtype=np.bool_)
     b0 = np.zeros(k + 1)
     b0[:k] = b_null
-    for v in range(n_var):
+    return (X, b0, np.full(n_var, np.nan), np.full(n_var, np.nan), np.full(n_var, np.nan),
+            np.zeros(n_var, dtype=np.int32), np.zeros(n_var, dtype=np.bool_), np.zeros(n_var, dtype=np.bool_))
+
+
+@numba.njit(cache=True)
+def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
+    """Fit y ~ C + g for every row g of G (variants, samples). Returns per variant: beta, se,
+    log-likelihood, iterations, converged, exploded."""
+    k = C.shape[1]
+    X, b0, beta, se, ll, iters, conv, expl = _block_outputs(C, G, b_null)
+    for v in range(G.shape[0]):
         X[:, k] = G[v]
         b, cov, lik, it, c, e = newton_fit(X, y, b0, family, max_iter, tol)
         iters[v], conv[v], expl[v] = it, c, e
@@ -163,19 +167,9 @@ def firth_block(C, G, y, b_null, max_iter, tol):
     """Firth fits for every row g of G: the constrained null (g's coefficient 0, full-design
     penalty) and the full model. Returns per variant: beta, se (from the penalized information),
     chi² = 2 (l*_full - l*_null), iterations, converged, exploded."""
-    n_var, n = G.shape
     k = C.shape[1]
-    X = np.empty((n, k + 1))
-    X[:, :k] = C
-    beta = np.full(n_var, np.nan)
-    se = np.full(n_var, np.nan)
-    chi2 = np.full(n_var, np.nan)
-    iters = np.zeros(n_var, dtype=np.int32)
-    conv = np.zeros(n_var, dtype=np.bool_)
-    expl = np.zeros(n_var, dtype=np.bool_)
-    b0 = np.zeros(k + 1)
-    b0[:k] = b_null
-    for v in range(n_var):
+    X, b0, beta, se, chi2, iters, conv, expl = _block_outputs(C, G, b_null)
+    for v in range(G.shape[0]):
         X[:, k] = G[v]
         bn, lln, itn, cn, en = firth_fit(X, y, b0, k, max_iter, tol)
         if not cn:
