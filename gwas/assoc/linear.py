@@ -63,11 +63,13 @@ def linear_regression(dosage, traits, covariates=None, add_intercept: bool = Tru
             y = y - q @ (q.T @ y)
         y_r[np.ix_(rows, cols)] = y
     missing = np.isnan(dosage)
-    g0 = np.where(missing, 0.0, dosage)
-    miss = missing.astype(np.float64)
-    # Every sum the statistics need, as matrix products over all samples at once.
+    any_missing = bool(missing.any())
+    g0 = np.where(missing, 0.0, dosage) if any_missing else dosage
+    # Every sum the statistics need, as matrix products over all samples at once (the products
+    # with the missing-call indicator vanish when no call is missing).
     right = np.hstack([y_r, masks, bases])
-    g_prod, m_prod = g0 @ right, miss @ right
+    g_prod = g0 @ right
+    m_prod = missing.astype(np.float64) @ right if any_missing else np.zeros_like(g_prod)
     sum_called = g_prod[:, n_tr:n_tr + len(patterns)]  # sum of called dosages in each mask
     n_missing = m_prod[:, n_tr:n_tr + len(patterns)]
     sum_sq = (g0 * g0) @ masks
