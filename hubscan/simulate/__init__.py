@@ -6,4 +6,8 @@
   the seed (any block can be regenerated alone), and the true ALT dosages used to plant effects.
 * :mod:`hubscan.simulate.genotype_files` — writing ``genotypes.vcf.gz`` (+ ``.tbi``),
   ``genotypes.bgen`` (+ ``.sample``) and ``variants.tsv``, in parallel under Spark.
+* :mod:`hubscan.simulate.traits` — the planted truth: causal variants (effect allele ALT),
+  quantitative traits and disease liabilities/case status; ``truth/*.tsv``.
+* :mod:`hubscan.simulate.records` — health records (OMOP CDM v5.4 CSV/Parquet, the hub long-form
+  extract) and the linkage table, written in bounded-memory chunks of people.
 """

@@ -22,7 +22,8 @@ Who gets what (:mod:`hubscan.simulate.traits` decides values and case status):
   Poisson(4) background diagnoses from :data:`BACKGROUND_ICD10`. Event days are uniform within the
   observation period; each distinct (patient, day) is one visit.
 * Each quantitative trait is measured Poisson(2) times (so some people never): the person's value
-  plus N(0, (0.25 sd)²) noise. 15 % of LDL results are reported in mg/dL (× 38.67); 0.2 % of all
+  plus N(0, (0.25 sd)²) noise, floored at the trait's ``minimum`` (the assay's lower reporting
+  limit). 15 % of LDL results are reported in mg/dL (× 38.67); 0.2 % of all
   results are unit slips (× 100) that plausibility limits must catch.
 
 Memory is bounded: people are generated in chunks of :data:`CHUNK_PEOPLE` with their own random
@@ -127,16 +128,23 @@ def patient_ids(spec: CohortSpec, n: int) -> np.ndarray:
 
 
 def write_records(spec: CohortSpec, samples: Samples, planted: PlantedTraits, out_dir, fmt: str = "csv",
-                  unlinked_fraction: float = 0.02, traits: tuple[Trait, ...] = TRAITS) -> RecordFiles:
+                  unlinked_fraction: float = 0.02, traits: tuple[Trait, ...] = TRAITS,
+                  chunk_people: int = CHUNK_PEOPLE) -> RecordFiles:
     """Write the records of every person in ``planted`` (layout in the module docstring).
 
     ``planted`` decides who exists (genotyped samples and people without genotypes, see
-    :func:`hubscan.simulate.traits.plant_traits`) and their trait values and case status.
+    :func:`hubscan.simulate.traits.plant_traits`) and their trait values and case status; it must
+    come from ``samples`` and ``traits``. ``chunk_people`` is part of the model (keep the default
+    for reproducible cohorts; tests lower it to exercise several chunks). About 3,500 people/s
+    (CSV; 110,000 people: 31 s, 340 MB of files, memory bounded by the chunk).
     """
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"records format must be csv or parquet, got {fmt!r}")
     if not 0 <= unlinked_fraction < 1:
         raise ConfigError(f"unlinked fraction must be in [0, 1), got {unlinked_fraction}")
+    if isinstance(chunk_people, bool) or not isinstance(chunk_people, (int, np.integer)) or chunk_people < 1:
+        raise ConfigError(f"chunk_people must be a positive integer, got {chunk_people!r}")
+    _check_planted(samples, planted, traits)
     out = Path(out_dir)
     (out / "omop").mkdir(parents=True, exist_ok=True)
     n = planted.n_people
@@ -147,15 +155,28 @@ def write_records(spec: CohortSpec, samples: Samples, planted: PlantedTraits, ou
     progress = Progress("patients", total=n)
     with _AtomicWriters(paths, fmt, files.hub_events) as writers:
         counters = {"visit": 0, "condition": 0, "measurement": 0}
-        for chunk, start in enumerate(range(0, n, CHUNK_PEOPLE)):
-            people = order[start: start + CHUNK_PEOPLE]
+        for chunk, start in enumerate(range(0, n, chunk_people)):
+            people = order[start: start + chunk_people]
             rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_CHUNK, chunk)))
-            _write_chunk(rng, planted, people, ids[start: start + CHUNK_PEOPLE], start, counters, writers, traits)
+            _write_chunk(rng, planted, people, ids[start: start + chunk_people], start, counters, writers, traits)
             progress.advance(len(people))
     progress.finish()
     n_linked = _write_linkage(spec, samples, planted, order, ids, unlinked_fraction, files.linkage)
     log.info("records: %d patients (%d genotyped samples, %d linked)", n, samples.n, n_linked)
     return RecordFiles(paths, files.hub_events, files.linkage, n, n_linked)
+
+
+def _check_planted(samples: Samples, planted: PlantedTraits, traits: tuple[Trait, ...]) -> None:
+    """ConfigError unless ``planted`` was planted on ``samples`` with ``traits``."""
+    genotyped = planted.sample_index[planted.sample_index >= 0]
+    if len(genotyped) != samples.n or not np.array_equal(genotyped, np.arange(samples.n)):
+        raise ConfigError(f"the planted traits cover {len(genotyped)} genotyped samples, the cohort has "
+                          f"{samples.n}: plant the traits on these samples")
+    if not np.array_equal(planted.sex[: samples.n], samples.sex):
+        raise ConfigError("the planted traits belong to other samples (sexes differ): plant them on these samples")
+    missing = [t.name for t in traits if t.name not in (planted.cases if t.kind == DISEASE else planted.values)]
+    if missing:
+        raise ConfigError(f"the planted traits lack {', '.join(missing)}: plant them with the same traits")
 
 
 class _AtomicWriters:
@@ -235,6 +256,7 @@ def _write_chunk(rng, planted: PlantedTraits, people: np.ndarray, ids: np.ndarra
         times = rng.poisson(2.0, size=c)
         who = np.repeat(np.arange(c), times)
         v = planted.values[trait.name][people][who] + rng.normal(0.0, 0.25 * trait.sd, size=len(who))
+        v = np.maximum(v, trait.minimum)  # the assay's lower reporting limit (no negative LDL)
         u = np.full(len(who), trait.unit, dtype=object)
         digits = np.full(len(who), trait.digits)
         if trait.name == "ldl":

@@ -46,7 +46,9 @@ class Trait:
     name: short identifier. kind: "quantitative" or "disease". n_causal: causal variants (0: null).
     q2: variance of the standardised trait explained by each causal variant.
     sex_shift: added to z for males (standardised units). stratification: SD of the population shifts.
-    Quantitative: loinc (LOINC code of the measurement), unit, mean, sd (in unit), digits reported.
+    Quantitative: loinc (LOINC code of the measurement), unit, mean, sd (in unit), digits reported,
+    minimum (the lowest result reported, e.g. the assay's lower reporting limit: lower results are
+    reported as it; the planted value itself is not limited).
     Disease: prevalence in [0, 1] (within ``sex`` when set), icd10 (dotted WHO ICD-10 codes that
     record it), sex (1 male / 2 female / 0 both), bmi_effect (liability per SD of BMI).
     """
@@ -62,21 +64,49 @@ class Trait:
     mean: float = 0.0
     sd: float = 1.0
     digits: int = 1
+    minimum: float = 0.0
     prevalence: float = 0.0
     icd10: tuple[str, ...] = ()
     sex: int = 0
     bmi_effect: float = 0.0
 
+    def __post_init__(self) -> None:
+        def bad(message: str) -> ConfigError:
+            return ConfigError(f"simulated trait {self.name!r}: {message}")
+
+        if self.kind not in (QUANTITATIVE, DISEASE):
+            raise bad(f"kind must be {QUANTITATIVE!r} or {DISEASE!r}, got {self.kind!r}")
+        if isinstance(self.n_causal, bool) or not isinstance(self.n_causal, int) or self.n_causal < 0:
+            raise bad(f"n_causal must be an integer >= 0, got {self.n_causal!r}")
+        if not (np.isfinite(self.q2) and self.q2 >= 0 and self.q2 * self.n_causal < 1):
+            raise bad(f"q2 must be >= 0 with n_causal * q2 < 1 (the heritability), got q2={self.q2}, "
+                      f"n_causal={self.n_causal}")
+        if not (np.isfinite(self.stratification) and self.stratification >= 0):
+            raise bad(f"stratification must be >= 0, got {self.stratification}")
+        if self.sex not in (0, MALE, FEMALE):
+            raise bad(f"sex must be 0 (both), {MALE} (male) or {FEMALE} (female), got {self.sex!r}")
+        if self.kind == QUANTITATIVE:
+            if not (self.loinc and self.unit):
+                raise bad("a quantitative trait needs a LOINC code and a unit")
+            if not (np.isfinite(self.sd) and self.sd > 0):
+                raise bad(f"sd must be > 0, got {self.sd}")
+        else:
+            if not 0 < self.prevalence < 1:
+                raise bad(f"prevalence must be in (0, 1), got {self.prevalence}")
+            if not self.icd10:
+                raise bad("a disease needs at least one ICD-10 code")
+
 
 #: The traits every simulated cohort carries.
 TRAITS: tuple[Trait, ...] = (
     Trait("ldl", QUANTITATIVE, n_causal=3, q2=0.015, sex_shift=0.15, loinc="13457-7", unit="mmol/L",
-          mean=3.2, sd=0.9, digits=2),
+          mean=3.2, sd=0.9, digits=2, minimum=0.1),
     Trait("hba1c", QUANTITATIVE, n_causal=2, q2=0.012, sex_shift=0.1, loinc="4548-4", unit="mmol/mol",
-          mean=38.0, sd=6.0, digits=0),
-    Trait("bmi", QUANTITATIVE, n_causal=2, q2=0.01, loinc="39156-5", unit="kg/m2", mean=27.0, sd=4.5, digits=1),
+          mean=38.0, sd=6.0, digits=0, minimum=20.0),
+    Trait("bmi", QUANTITATIVE, n_causal=2, q2=0.01, loinc="39156-5", unit="kg/m2", mean=27.0, sd=4.5, digits=1,
+          minimum=12.0),
     Trait("creatinine", QUANTITATIVE, n_causal=0, sex_shift=0.8, loinc="2160-0", unit="umol/L",
-          mean=75.0, sd=15.0, digits=0),
+          mean=75.0, sd=15.0, digits=0, minimum=20.0),
     Trait("type_2_diabetes", DISEASE, n_causal=2, q2=0.015, sex_shift=0.15, prevalence=0.10,
           icd10=("E11.9", "E11.6", "E11.5"), bmi_effect=0.3),
     Trait("coronary_artery_disease", DISEASE, n_causal=2, q2=0.015, sex_shift=0.4, prevalence=0.08,
@@ -155,9 +185,19 @@ def choose_causal(spec: CohortSpec, traits: tuple[Trait, ...] = TRAITS) -> pd.Da
 def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float = 0.1,
                  traits: tuple[Trait, ...] = TRAITS) -> PlantedTraits:
     """Trait values and case status of the samples and of ``round(ungenotyped_fraction * N)`` extra
-    people without genotypes (a pure function of ``spec``; memory ~ N x causal variants)."""
+    people without genotypes (a pure function of ``spec``).
+
+    Only the generation blocks holding causal variants are regenerated
+    (:func:`~hubscan.simulate.genotypes.true_dosages`, one block at a time: peak memory about
+    35 bytes x N x 1000 plus 8 bytes x N x causal variants; 100,000 samples x 100,000 variants took
+    68 s and 1.7 GB). ``samples`` must be ``simulate_samples(spec)``.
+    """
     if not 0 <= ungenotyped_fraction <= 10:
         raise ConfigError(f"ungenotyped fraction must be in [0, 10], got {ungenotyped_fraction}")
+    if samples.n != spec.n_samples:
+        raise ConfigError(f"the samples ({samples.n}) are not those of the cohort spec "
+                          f"({spec.n_samples} samples): pass simulate_samples(spec)")
+    check_traits(traits)
     causal = choose_causal(spec, traits)
     n_extra = int(round(ungenotyped_fraction * samples.n))
     extra = _rng(spec, _UNGENOTYPED)
@@ -197,6 +237,19 @@ def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float
     return PlantedTraits(sample_index, sex, population, values, cases, causal)
 
 
+def check_traits(traits: tuple[Trait, ...]) -> None:
+    """Raise ConfigError unless trait names are unique and a ``bmi_effect`` has a quantitative
+    trait named "bmi" listed before the disease."""
+    names = [t.name for t in traits]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"simulated traits: names repeated: {', '.join(repeated)}")
+    for i, trait in enumerate(traits):
+        if trait.bmi_effect and not any(t.name == "bmi" and t.kind == QUANTITATIVE for t in traits[:i]):
+            raise ConfigError(f"simulated trait {trait.name!r}: bmi_effect needs a quantitative trait "
+                              f"'bmi' listed before it")
+
+
 def _causal_dosages(spec: CohortSpec, samples: Samples, causal: pd.DataFrame) -> np.ndarray:
     from hubscan.simulate.genotypes import true_dosages
 
@@ -219,6 +272,9 @@ def write_truth(planted: PlantedTraits, out_dir, sample_ids=None, traits: tuple[
     sample index): the simulated value of every quantitative trait (in its units), the liability and
     0/1 status of every disease (status empty for the other sex of a sex-specific disease).
     """
+    n_genotyped = int((planted.sample_index >= 0).sum())
+    if sample_ids is not None and len(sample_ids) != n_genotyped:
+        raise ConfigError(f"write_truth: {len(sample_ids)} sample ids for {n_genotyped} genotyped people")
     truth = Path(out_dir) / "truth"
     truth.mkdir(parents=True, exist_ok=True)
     paths = {"causal_variants": truth / "causal_variants.tsv", "traits": truth / "traits.tsv"}

@@ -175,6 +175,9 @@ def test_same_seed_same_bytes_csv_and_parquet_agree(cohort, tmp_path):
         assert path.read_bytes() == again.omop[table].read_bytes(), table
     assert files.hub_events.read_bytes() == again.hub_events.read_bytes()
     as_parquet = write_records(SPEC, samples, planted, tmp_path / "pq", fmt="parquet", unlinked_fraction=0.05)
+    parquet_again = write_records(SPEC, samples, planted, tmp_path / "pq2", fmt="parquet", unlinked_fraction=0.05)
+    for table, path in as_parquet.omop.items():
+        assert path.read_bytes() == parquet_again.omop[table].read_bytes(), table
     for table in ("person", "measurement"):
         a = pd.read_parquet(as_parquet.omop[table])
         b = _read(files, table)
@@ -182,6 +185,105 @@ def test_same_seed_same_bytes_csv_and_parquet_agree(cohort, tmp_path):
         pd.testing.assert_series_equal(a["person_id"], b["person_id"])
     pd.testing.assert_series_equal(pd.read_parquet(as_parquet.omop["measurement"])["value_as_number"],
                                    _read(files, "measurement")["value_as_number"])
+    # Every table, every cell: the CSV read with the Parquet schema's types equals the Parquet table.
+    for table in OMOP_TABLES:
+        pq = pd.read_parquet(as_parquet.omop[table])
+        csv = pd.read_csv(files.omop[table], keep_default_na=False, na_values={""}, dtype=str)
+        for name, kind in OMOP_TABLES[table]:
+            a, b = pq[name], csv[name]
+            if kind == "int":
+                b = b.astype("float64").astype("Int64") if b.notna().any() else b
+                a = a.astype("Int64")
+            elif kind == "float":
+                b = b.astype("float64")
+            elif kind in ("date", "datetime"):
+                a, b = pd.to_datetime(a), pd.to_datetime(b)
+            if b.isna().all():
+                assert a.isna().all(), (table, name)
+                continue
+            pd.testing.assert_series_equal(a, b, check_names=False, check_dtype=False, obj=f"{table}.{name}")
+    assert as_parquet.hub_events.read_bytes() == files.hub_events.read_bytes()
+    assert as_parquet.linkage.read_bytes() == files.linkage.read_bytes()
+
+
+#: Units each LOINC code may carry, and its plausible range in that unit (beyond: a unit slip).
+#: Lower limits are the documented reporting limits (Trait.minimum), upper ones generous clinical maxima.
+UNITS = {"13457-7": {"mmol/L": (0.1, 15.0), "mg/dL": (3.0, 600.0)}, "4548-4": {"mmol/mol": (20.0, 200.0)},
+         "39156-5": {"kg/m2": (12.0, 80.0)}, "2160-0": {"umol/L": (20.0, 1500.0)}}
+
+
+def test_measurement_units_are_consistent(cohort):
+    """Each LOINC code comes in its own unit(s); outside the plausible range lie only the unit slips
+    (x 100, about 0.2 % of results); mg/dL LDL is mmol/L x 38.67 (means agree within 4 SE); the
+    hub extract carries exactly the OMOP measurements."""
+    _, _, _, files = cohort
+    meas = _read(files, "measurement")
+    for loinc, units in UNITS.items():
+        rows = meas[meas["measurement_source_value"] == loinc]
+        assert set(rows["unit_source_value"]) == set(units), loinc
+        for unit, (low, high) in units.items():
+            values = rows.loc[rows["unit_source_value"] == unit, "value_as_number"]
+            slips = (values > high) & (values / 100 >= low) & (values / 100 <= high)
+            assert values[~slips].between(low, high).all(), (loinc, unit, values[~slips].agg(["min", "max"]))
+    slipped = sum(((meas["measurement_source_value"] == loinc) & (meas["unit_source_value"] == unit)
+                   & (meas["value_as_number"] > high)).sum()
+                  for loinc, units in UNITS.items() for unit, (_, high) in units.items())
+    assert 0 < slipped < 0.006 * len(meas)  # 0.2 % expected: about 16 of 8,000
+    ldl = meas[(meas["measurement_source_value"] == "13457-7") & (meas["value_as_number"] < 600)]
+    mmol = ldl.loc[ldl["unit_source_value"] == "mmol/L", "value_as_number"]
+    mg = ldl.loc[ldl["unit_source_value"] == "mg/dL", "value_as_number"] / LDL_MG_PER_DL
+    mmol, mg = mmol[mmol < 15], mg[mg < 15]
+    assert 0.10 < len(mg) / (len(mg) + len(mmol)) < 0.20  # 15 % of LDL results in mg/dL
+    assert abs(mmol.mean() - mg.mean()) < 4 * np.sqrt(mmol.var() / len(mmol) + mg.var() / len(mg))
+    events = pd.read_csv(files.hub_events, dtype={"code": str})
+    loinc = events[events["vocabulary"] == "LOINC"]
+    person = _read(files, "person").set_index("person_id")["person_source_value"]
+    ours = sorted(zip(person.loc[meas["person_id"]], meas["measurement_date"], meas["measurement_source_value"],
+                      meas["value_as_number"], meas["unit_source_value"]))
+    assert ours == sorted(zip(loinc["patient_id"], loinc["date"], loinc["code"], loinc["value"], loinc["unit"]))
+
+
+def test_disease_status_in_the_records_carries_the_planted_effect(cohort):
+    """Status read back from the hub extract (any E11 / I21-I25 / J45 code) of linked samples: cases
+    carry more (beta > 0) or fewer (beta < 0) ALT alleles than controls, by
+    beta Var(x) / Var(L) (E[L | case] - E[L | control]) (small-effect linear approximation of
+    E[x | L] under the liability model, L the planted liability), within 4 SE of the observed
+    difference."""
+    _, samples, planted, files = cohort
+    link = _linked_samples(files)
+    index_of = {s: i for i, s in enumerate(samples.ids)}
+    linked = np.array(sorted(index_of[s] for s in link.values()))
+    for name, prefixes in [("type_2_diabetes", ("E11",)), ("coronary_artery_disease", ("I21", "I25")),
+                           ("asthma", ("J45",))]:
+        patients, _ = _cases_in_records(files, prefixes)
+        coded = np.zeros(samples.n, dtype=bool)
+        coded[[index_of[link[p]] for p in patients if p in link]] = True
+        causal = planted.causal[planted.causal["trait"] == name]
+        dosage = true_dosages(SPEC, samples, causal["variant_index"].to_numpy())[linked]
+        case, liability = coded[linked], planted.values[name][linked]
+        for j, beta in enumerate(causal["beta"]):
+            x = dosage[:, j]
+            observed = x[case].mean() - x[~case].mean()
+            expected = beta * x.var() / liability.var() * (liability[case].mean() - liability[~case].mean())
+            se = np.sqrt(x.var() * (1 / case.sum() + 1 / (~case).sum()))
+            assert abs(observed - expected) < 4 * se and np.sign(observed) == np.sign(beta), (name, j)
+
+
+def test_several_chunks_keep_ids_and_truth(cohort, tmp_path):
+    """Chunks of 700 people: OMOP ids stay unique and consecutive across chunks, the people, the
+    linkage and the coded cases are those of the one-chunk run (only the random events differ)."""
+    _, samples, planted, files = cohort
+    chunked = write_records(SPEC, samples, planted, tmp_path, fmt="csv", unlinked_fraction=0.05, chunk_people=700)
+    for table, id_column in [("person", "person_id"), ("visit_occurrence", "visit_occurrence_id"),
+                             ("condition_occurrence", "condition_occurrence_id"), ("measurement", "measurement_id")]:
+        ids = _read(chunked, table)[id_column]
+        assert ids.tolist() == list(range(1, len(ids) + 1)), table
+    assert chunked.linkage.read_bytes() == files.linkage.read_bytes()
+    one, many = _read(files, "person"), _read(chunked, "person")
+    pd.testing.assert_series_equal(one["person_source_value"], many["person_source_value"])
+    pd.testing.assert_series_equal(one["gender_concept_id"], many["gender_concept_id"])
+    for prefixes in [("E11",), ("C61",), ("N80",)]:
+        assert _cases_in_records(files, prefixes)[0] == _cases_in_records(chunked, prefixes)[0]
 
 
 def test_bad_settings(cohort, tmp_path):
@@ -197,4 +299,12 @@ def test_bad_settings(cohort, tmp_path):
         choose_causal(tiny)
     with pytest.raises(ConfigError, match="unknown simulated trait 'height'"):
         trait_by_name("height")
-    assert not list(tmp_path.rglob("*.csv"))  # nothing half-written
+    with pytest.raises(ConfigError, match="chunk_people must be a positive integer"):
+        write_records(SPEC, samples, planted, tmp_path, chunk_people=0)
+    other = CohortSpec(n_samples=200, n_variants=600, chromosomes=("22",), seed=11)
+    with pytest.raises(ConfigError, match="cover 3000 genotyped samples, the cohort has 200"):
+        write_records(other, simulate_samples(other), planted, tmp_path)
+    reseeded = simulate_samples(CohortSpec(n_samples=3000, n_variants=3000, chromosomes=("20",), seed=12))
+    with pytest.raises(ConfigError, match="sexes differ"):
+        write_records(SPEC, reseeded, planted, tmp_path)
+    assert not list(tmp_path.rglob("*.csv")) and not list(tmp_path.rglob("*.tmp-*"))  # nothing half-written
