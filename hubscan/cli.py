@@ -19,6 +19,7 @@ COMMANDS = {
     "demo": "hubscan.demo",
     "ingest": "gwas.ingest.command",
     "qc": "gwas.qc.command",
+    "phenotypes": "phenotypes.command",
     "simulate": "hubscan.simulate.command",
     "spark-conf": "hubscan.runtime.command",
 }

@@ -1,0 +1,7 @@
+"""Outputs: the sample x trait matrix (Parquet, NaN masks), the trait catalogue and the
+plink2/REGENIE text layout (written and read)."""
+
+from phenotypes.matrix.io import (BINARY, QUANTITATIVE, ParquetMatrixWriter, TraitMatrix, read_matrix, read_text,
+                                  write_text)
+
+__all__ = ["BINARY", "QUANTITATIVE", "ParquetMatrixWriter", "TraitMatrix", "read_matrix", "read_text", "write_text"]

@@ -1,0 +1,197 @@
+"""The sample x trait matrix on disk: Parquet (hubscan's own) and the plink2/REGENIE text layout.
+
+**Parquet** (``traits.parquet``): column ``sample_id`` then one column per trait, rows in genotype
+sample order; binary traits float32 (1 case, 0 control), quantitative float64; NaN = not in that
+trait's analysis (missing, excluded or unlinked). Written in row groups of a few thousand samples
+so memory stays bounded. The schema metadata ``hubscan.trait_types`` records each trait's type.
+
+**Text** (``phenotypes.tsv``/``covariates.tsv``): tab-separated, header ``#FID IID name...``
+(FID = IID, or 0 for plink2 files without FID), ``NA`` for missing, binary traits coded 0/1 (REGENIE; plink2 with ``--1``) or 1/2
+(plink2's default, ``binary_coding="12"``). Reading accepts ``#FID IID``, ``FID IID``, ``#IID`` or
+``IID`` headers, tabs or spaces, and ``NA``/``nan``/empty and ``-9`` (plink2's default missing
+value, unless ``missing_value=None``) as missing; a column whose values are all in the binary coding
+is binary. A matrix written and read back is identical.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hubscan.errors import ConfigError, InputError
+from hubscan.files import atomic_file, require_file
+
+BINARY, QUANTITATIVE = "binary", "quantitative"
+TYPES_KEY = b"hubscan.trait_types"
+MISSING_TOKENS = {"", "NA", "NAN", "NULL", "."}
+
+
+@dataclass
+class TraitMatrix:
+    """``values[i, j]``: trait j of sample i (float64, NaN = not in trait j's analysis)."""
+
+    sample_ids: np.ndarray
+    names: list[str]
+    values: np.ndarray
+    types: list[str]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name)]
+
+    def select(self, names: list[str]) -> TraitMatrix:
+        idx = [self.names.index(n) for n in names]
+        return TraitMatrix(self.sample_ids, list(names), self.values[:, idx], [self.types[i] for i in idx])
+
+    def align(self, sample_ids) -> TraitMatrix:
+        """Rows reordered to ``sample_ids``; samples absent here get NaN."""
+        pos = {s: i for i, s in enumerate(self.sample_ids.tolist())}
+        out = np.full((len(sample_ids), len(self.names)), np.nan)
+        idx = np.array([pos.get(s, -1) for s in list(sample_ids)], dtype=np.int64)
+        ok = idx >= 0
+        out[ok] = self.values[idx[ok]]
+        return TraitMatrix(np.asarray(sample_ids, dtype=object), list(self.names), out, list(self.types))
+
+
+class ParquetMatrixWriter:
+    """Write the matrix block by block: ``with ParquetMatrixWriter(...) as w: w.write(ids, block)``."""
+
+    def __init__(self, path: str | Path, names: list[str], types: list[str], metadata: dict | None = None):
+        import pyarrow as pa
+
+        if len(names) != len(set(names)):
+            raise ConfigError("trait names must be unique")
+        if "sample_id" in names:
+            raise ConfigError("'sample_id' cannot be a trait name")
+        self.path, self.names, self.types = Path(path), list(names), list(types)
+        fields = [pa.field("sample_id", pa.string())]
+        fields += [pa.field(n, pa.float32() if t == BINARY else pa.float64()) for n, t in zip(names, types)]
+        meta = {TYPES_KEY: json.dumps(dict(zip(names, types))).encode()}
+        for k, v in (metadata or {}).items():
+            meta[f"hubscan.{k}".encode()] = json.dumps(v).encode()
+        self.schema = pa.schema(fields, metadata=meta)
+        self._ctx = atomic_file(self.path)
+        self._writer = None
+        self.rows = 0
+
+    def __enter__(self):
+        import pyarrow.parquet as pq
+
+        tmp = self._ctx.__enter__()
+        self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+        return self
+
+    def write(self, sample_ids, values: np.ndarray) -> None:
+        import pyarrow as pa
+
+        values = np.asarray(values)
+        arrays = [pa.array(np.asarray(sample_ids, dtype=object).astype(str), pa.string())]
+        for j, t in enumerate(self.types):
+            arrays.append(pa.array(values[:, j].astype(np.float32 if t == BINARY else np.float64)))
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self.rows += len(values)
+
+    def __exit__(self, *exc):
+        self._writer.close()
+        return self._ctx.__exit__(*exc)
+
+
+def read_matrix(path: str | Path, traits: list[str] | None = None) -> TraitMatrix:
+    """Load ``traits.parquet`` (all traits or the named ones) as float64 with NaN masks."""
+    import pyarrow.parquet as pq
+
+    path = require_file(path, "trait matrix")
+    schema = pq.read_schema(path)
+    types = json.loads((schema.metadata or {}).get(TYPES_KEY, b"{}"))
+    names = traits if traits is not None else [n for n in schema.names if n != "sample_id"]
+    unknown = [n for n in names if n not in schema.names]
+    if unknown:
+        raise InputError(f"{path}: no trait(s) {', '.join(unknown[:5])}")
+    table = pq.read_table(path, columns=["sample_id", *names])
+    values = np.empty((table.num_rows, len(names)))
+    for j, n in enumerate(names):
+        values[:, j] = table.column(n).to_numpy(zero_copy_only=False)
+    ids = np.asarray(table.column("sample_id").to_pylist(), dtype=object)
+    return TraitMatrix(ids, list(names), values, [types.get(n, QUANTITATIVE) for n in names])
+
+
+def _format(v: float, binary: bool, coding: str) -> str:
+    if np.isnan(v):
+        return "NA"
+    if binary:
+        return str(int(v) + (1 if coding == "12" else 0))
+    return repr(float(v)) if v != int(v) or abs(v) >= 1e15 else str(int(v))
+
+
+def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str = "01", fid: str = "iid") -> None:
+    """Write the plink2/REGENIE layout (atomically).
+
+    ``fid="iid"``: FID = IID (hubscan's .fam/.sample convention); ``fid="0"``: FID 0, which is what
+    plink2 matches against a .psam without a FID column.
+    """
+    if fid not in ("iid", "0"):
+        raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
+    if binary_coding not in ("01", "12"):
+        raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
+    bad = [n for n in matrix.names if not n or any(ch.isspace() for ch in n)]
+    if bad:
+        raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
+    binary = [t == BINARY for t in matrix.types]
+    with atomic_file(path) as tmp, open(tmp, "w") as fh:
+        fh.write("#FID\tIID\t" + "\t".join(matrix.names) + "\n")
+        for sid, row in zip(matrix.sample_ids.tolist(), matrix.values):
+            cells = [_format(v, b, binary_coding) for v, b in zip(row.tolist(), binary)]
+            fh.write(f"{sid if fid == 'iid' else '0'}\t{sid}\t" + "\t".join(cells) + "\n")
+
+
+def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | None = "-9") -> TraitMatrix:
+    """Read a plink2/REGENIE phenotype or covariate file; sample ids are the IID column."""
+    if binary_coding not in ("01", "12"):
+        raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
+    path = require_file(path, "phenotype/covariate file")
+    lines = path.read_text().splitlines()
+    if not lines:
+        raise InputError(f"{path}: empty file")
+    header = lines[0].split()
+    first = header[0].lstrip("#").upper()
+    if first == "FID" and len(header) > 1 and header[1].upper() == "IID":
+        id_col, start = 1, 2
+    elif first == "IID":
+        id_col, start = 0, 1
+    else:
+        raise InputError(f"{path}: line 1: header must start with '#FID IID', 'FID IID' or '#IID' (got {lines[0][:60]!r})")
+    names = header[start:]
+    ids, rows = [], []
+    missing = {m.upper() for m in MISSING_TOKENS} | ({missing_value.upper()} if missing_value else set())
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split()
+        if len(cells) != len(header):
+            raise InputError(f"{path}: line {lineno}: {len(cells)} fields, the header has {len(header)}")
+        ids.append(cells[id_col])
+        row = []
+        for name, cell in zip(names, cells[start:]):
+            if cell.upper() in missing:
+                row.append(np.nan)
+                continue
+            try:
+                row.append(float(cell))
+            except ValueError:
+                raise InputError(f"{path}: line {lineno}: {name} = {cell!r} is not a number or NA") from None
+        rows.append(row)
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+    codes = {0.0, 1.0} if binary_coding == "01" else {1.0, 2.0}
+    types = []
+    for j in range(len(names)):
+        col = values[:, j]
+        observed = set(np.unique(col[~np.isnan(col)]).tolist())
+        is_binary = bool(observed) and observed <= codes
+        types.append(BINARY if is_binary else QUANTITATIVE)
+        if is_binary and binary_coding == "12":
+            values[:, j] = col - 1.0
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{path}: sample ids (IID) are not unique")
+    return TraitMatrix(np.asarray(ids, dtype=object), names, values, types)
