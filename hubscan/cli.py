@@ -20,6 +20,8 @@ COMMANDS = {
     "ingest": "gwas.ingest.command",
     "qc": "gwas.qc.command",
     "phenotypes": "phenotypes.command",
+    "gwas": "gwas.scan.gwas_command",
+    "phewas": "gwas.scan.phewas_command",
     "simulate": "hubscan.simulate.command",
     "spark-conf": "hubscan.runtime.command",
 }

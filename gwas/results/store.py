@@ -69,6 +69,8 @@ def write_block(root: str | os.PathLike, block: str, tables: dict[str, pa.Table]
 def finalise_results(root: str | os.PathLike, metadata: dict, blocks: list[str], traits: list[str]) -> None:
     """Verify every (trait, block) file exists and has the schema, then write metadata and ``_SUCCESS``."""
     root = Path(root)
+    for leftover in root.glob("trait=*/.*.tmp-*"):  # temporaries of tasks killed mid-write
+        leftover.unlink()
     for trait in traits:
         for block in blocks:
             path = block_file(root, trait, block)

@@ -1,0 +1,156 @@
+"""The run configuration of a GWAS or PheWAS scan: YAML file and/or command-line flags.
+
+Every key, its type and default is in :data:`KEYS`; unknown keys and wrong types are refused with
+the key named, before any work starts. Paths are resolved against the YAML file's folder.
+
+.. code-block:: yaml
+
+    genotypes: genotype-store            # hubscan's genotype store (hubscan ingest)
+    phenotypes: phenotypes               # `hubscan phenotypes` folder, a traits.parquet, or FID IID text
+    traits: [ldl, type_2_diabetes]       # or "all" (default)
+    covariates: [phenotypes/covariates.tsv, qc/pcs.tsv]   # files joined on IID
+    covariate_names: all                 # or a list of columns
+    binary_test: firth-fallback          # score, wald, lrt, firth, firth-fallback
+    firth_threshold: 0.05                # firth-fallback: Firth where the first test's p is below this
+    min_cases: 50                        # binary traits with fewer cases (or controls) are not tested
+    min_maf: 0.01                        # variant filters (any of min_maf, min_info, min_call_rate,
+    regions: ["1:1-5000000"]             #   regions, variant_ids, variant_ids_file)
+    block_size: 5000                     # variants per Spark task
+    out: gwas-results
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from hubscan.errors import ConfigError
+
+BINARY_TESTS = ("score", "wald", "lrt", "firth", "firth-fallback")
+
+
+@dataclass
+class ScanConfig:
+    """A resolved scan configuration (see the module docstring for the YAML form)."""
+
+    job: str = "gwas"                       # "gwas" or "phewas"
+    genotypes: str = ""
+    phenotypes: str = ""
+    out: str = ""
+    traits: list[str] | str = "all"
+    covariates: list[str] = field(default_factory=list)
+    covariate_names: list[str] | str = "all"
+    samples_file: str | None = None          # keep only these sample ids (one per line, or FID IID)
+    phenotype_coding: str = "01"             # binary coding of text phenotype files: 01 or 12
+    binary_test: str = "firth-fallback"
+    firth_threshold: float = 0.05
+    firth_p: str = "lrt"                     # Firth p-value: penalized LRT (logistf, Hail) or wald (plink2)
+    min_cases: int = 50
+    min_maf: float | None = None
+    min_info: float | None = None
+    min_call_rate: float | None = None
+    regions: list[str] = field(default_factory=list)
+    variant_ids: list[str] = field(default_factory=list)
+    variant_ids_file: str | None = None
+    block_size: int = 5000
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: key -> accepted Python types (None = may be null)
+KEYS: dict[str, tuple] = {
+    "job": (str,), "genotypes": (str,), "phenotypes": (str,), "out": (str,),
+    "traits": (str, list), "covariates": (str, list), "covariate_names": (str, list),
+    "samples_file": (str, type(None)), "phenotype_coding": (str,),
+    "binary_test": (str,), "firth_threshold": (float, int), "firth_p": (str,), "min_cases": (int,),
+    "min_maf": (float, int, type(None)), "min_info": (float, int, type(None)),
+    "min_call_rate": (float, int, type(None)), "regions": (list, str), "variant_ids": (list, str),
+    "variant_ids_file": (str, type(None)), "block_size": (int,),
+}
+PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file")
+assert set(KEYS) == {f.name for f in fields(ScanConfig)}
+
+
+def load_config(path: str | os.PathLike | None, overrides: dict | None = None, job: str = "gwas") -> ScanConfig:
+    """Read the YAML file (optional), apply ``overrides`` (flags; None values ignored), validate."""
+    raw: dict = {}
+    base = Path.cwd()
+    if path is not None:
+        import yaml
+
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"run configuration {p} does not exist")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the configuration must be a mapping of keys to values")
+        base = p.parent
+        where = str(p)
+        raw = {k: _resolve(k, v, base) for k, v in raw.items()}
+    else:
+        where = "command line"
+    for k, v in (overrides or {}).items():
+        if v is not None and v != []:
+            raw[k] = _resolve(k, v, Path.cwd())
+    raw.setdefault("job", job)
+    return validate(raw, where)
+
+
+def _resolve(key, value, base: Path):
+    if key in PATH_KEYS and isinstance(value, str):
+        return str((base / value).resolve()) if not os.path.isabs(value) else value
+    if key == "covariates":
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list):
+            return [str((base / v).resolve()) if isinstance(v, str) and not os.path.isabs(v) else v for v in items]
+    return value
+
+
+def validate(raw: dict, where: str = "configuration") -> ScanConfig:
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(KEYS))}")
+    for key, value in raw.items():
+        types = KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ConfigError(f"{where}: {key} must be {names}, got {type(value).__name__} {value!r}")
+    for key in ("covariates", "regions", "variant_ids"):
+        if isinstance(raw.get(key), str):
+            raw[key] = [raw[key]]
+    for key in ("traits", "covariate_names", "covariates", "regions", "variant_ids"):
+        value = raw.get(key)
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {key} must be a list of strings")
+    cfg = ScanConfig(**raw)
+    for key in ("genotypes", "phenotypes", "out"):
+        if not getattr(cfg, key):
+            raise ConfigError(f"{where}: {key} is required")
+    if cfg.job not in ("gwas", "phewas"):
+        raise ConfigError(f"{where}: job must be gwas or phewas, got {cfg.job!r}")
+    if cfg.binary_test not in BINARY_TESTS:
+        raise ConfigError(f"{where}: binary_test must be one of {', '.join(BINARY_TESTS)}, got {cfg.binary_test!r}")
+    if cfg.firth_p not in ("lrt", "wald"):
+        raise ConfigError(f"{where}: firth_p must be lrt or wald, got {cfg.firth_p!r}")
+    if cfg.phenotype_coding not in ("01", "12"):
+        raise ConfigError(f"{where}: phenotype_coding must be '01' or '12', got {cfg.phenotype_coding!r}")
+    if isinstance(cfg.traits, str) and cfg.traits != "all":
+        cfg.traits = [cfg.traits]
+    if isinstance(cfg.covariate_names, str) and cfg.covariate_names != "all":
+        cfg.covariate_names = [cfg.covariate_names]
+    if not 0 < cfg.firth_threshold <= 1:
+        raise ConfigError(f"{where}: firth_threshold must be in (0, 1], got {cfg.firth_threshold}")
+    if cfg.min_cases < 1:
+        raise ConfigError(f"{where}: min_cases must be at least 1, got {cfg.min_cases}")
+    if cfg.block_size < 1:
+        raise ConfigError(f"{where}: block_size must be positive, got {cfg.block_size}")
+    for key in ("min_maf", "min_info", "min_call_rate"):
+        v = getattr(cfg, key)
+        if v is not None and not 0 <= v <= 1:
+            raise ConfigError(f"{where}: {key} must be in [0, 1], got {v}")
+    return cfg

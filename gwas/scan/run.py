@@ -1,0 +1,172 @@
+"""Run a GWAS or PheWAS scan: init / blocks as Spark tasks / finalise, resumable.
+
+1. Init (driver): load and check phenotypes and covariates (:mod:`gwas.scan.inputs`) and the
+   variant filters, split the selected variants into blocks of ``block_size``; record the
+   configuration and input checksums (:class:`hubscan.parts.PartTracker`: a rerun with other
+   inputs or options is refused rather than mixed).
+2. Blocks: the checked inputs are broadcast once; each Spark task reads its block from the store,
+   runs the kernels (:mod:`gwas.scan.block`), writes one Parquet file per trait atomically and then
+   its completion marker. Spark retries a failed task; a rerun skips finished blocks and, since
+   every block is a pure function of its inputs, gives byte-identical files.
+3. Finalise: every (trait, block) file is checked, ``results.json`` (configuration, software
+   versions, input checksums, per-trait counts and status) and then ``_SUCCESS`` are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gwas.results.store import finalise_results, write_block
+from gwas.scan.block import TestOptions, run_block
+from gwas.scan.config import ScanConfig
+from gwas.scan.inputs import ScanInputs, prepare_inputs
+from gwas.store.reader import GenotypeStore
+from hubscan import __version__
+from hubscan.errors import InputError
+from hubscan.files import prepare_output_dir
+from hubscan.parts import PartTracker
+from hubscan.progress import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanResult:
+    out: Path
+    n_variants: int
+    n_traits_tested: int
+    n_traits_skipped: int
+    blocks_run: int
+    blocks_total: int
+
+
+def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
+    ids = list(cfg.variant_ids)
+    if cfg.variant_ids_file:
+        path = Path(cfg.variant_ids_file)
+        if not path.is_file():
+            raise InputError(f"variant list {path} does not exist")
+        ids += [ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()]
+    index = store.select_variants(cfg.min_maf, cfg.min_info, cfg.min_call_rate, cfg.regions or None,
+                                  ids if (ids or cfg.variant_ids_file) else None)
+    if ids:
+        known = {str(v) for v in store.variant_field("variant_id").tolist()}
+        unknown = [v for v in ids if v not in known]
+        if unknown:
+            raise InputError(f"variant id(s) not in the genotype store: {', '.join(unknown[:10])}"
+                             + (f" (+{len(unknown) - 10} more)" if len(unknown) > 10 else ""))
+    if len(index) == 0:
+        raise InputError(f"no variant of {cfg.genotypes} passes the variant filters")
+    return index
+
+
+def plan_blocks(index: np.ndarray, block_size: int) -> list[tuple[str, np.ndarray]]:
+    return [(f"block-{k:06d}", index[a:a + block_size]) for k, a in enumerate(range(0, len(index), block_size))]
+
+
+def software_versions() -> dict[str, str]:
+    import numba
+    import pyarrow
+
+    versions = {"hubscan": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                "numba": numba.__version__, "pyarrow": pyarrow.__version__}
+    try:
+        import pyspark
+
+        versions["pyspark"] = pyspark.__version__
+    except ImportError:  # pragma: no cover - pyspark is a dependency
+        pass
+    return versions
+
+
+def _block_task(out: str, tracker_args: tuple, store_path: str, options: TestOptions, inputs: ScanInputs,
+                block: tuple[str, np.ndarray]) -> tuple[str, int]:
+    name, index = block
+    tables = run_block(store_path, index, inputs, options)
+    rows = write_block(out, name, tables)
+    PartTracker(*tracker_args).mark_done(name, {"variants": len(index), "first": int(index[0]),
+                                                "last": int(index[-1]), "rows": sum(rows.values())})
+    return name, len(index)
+
+
+def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
+    """Run ``cfg`` into ``cfg.out``; blocks as Spark tasks when ``spark`` is given, else in this process."""
+    store = GenotypeStore(cfg.genotypes)
+    inputs = prepare_inputs(cfg, store)
+    index = select_variants(cfg, store)
+    out = prepare_output_dir(cfg.out)
+    blocks = plan_blocks(index, cfg.block_size)
+    options = TestOptions.of(cfg)
+    tracker_args = (str(out), cfg.job, {"config": cfg.to_dict(), "inputs": inputs.inputs})
+    tracker = PartTracker(*tracker_args)
+    tracker.init()
+    tested, skipped = len(inputs.tested), len(inputs.trait_names) - len(inputs.tested)
+    if tracker.complete:
+        log.info("%s: the scan is complete already", out)
+        return ScanResult(out, len(index), tested, skipped, 0, len(blocks))
+    pending = [b for b in blocks if not tracker.is_done(b[0])]
+    log.info("%s: %d variants x %d traits (%d skipped) x %d samples, %d covariates; %d blocks (%d to run)",
+             cfg.job, len(index), tested, skipped, len(inputs.sample_columns), len(inputs.covariate_names),
+             len(blocks), len(pending))
+    store_path = str(Path(cfg.genotypes).resolve())
+    if pending and spark is not None:
+        _run_on_spark(spark, pending, str(out), tracker_args, store_path, options, inputs, len(index))
+    elif pending:
+        progress = Progress("variants", total=sum(len(b[1]) for b in pending))
+        for block in pending:
+            progress.advance(_block_task(str(out), tracker_args, store_path, options, inputs, block)[1])
+        progress.finish()
+    names = [b[0] for b in blocks]
+    missing = tracker.pending(names)
+    if missing:
+        raise InputError(f"{out}: blocks {', '.join(missing[:5])} did not finish")
+    metadata = {"job": cfg.job, "created_by": f"hubscan {__version__}", "software": software_versions(),
+                "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
+                "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
+                "n_variants": int(len(index))}
+    finalise_results(out, metadata, names, inputs.tested)
+    log.info("%s: results in %s", cfg.job, out)
+    return ScanResult(out, len(index), tested, skipped, len(pending), len(blocks))
+
+
+def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs, n_variants) -> None:
+    """Blocks as Spark tasks; progress from the completion markers, polled while the job runs."""
+    import threading
+
+    from gwas.ingest.run import _unwrap_spark_error
+
+    sc = spark.sparkContext
+    shared = sc.broadcast(inputs)
+    sc.setJobDescription(f"hubscan scan: {len(pending)} variant blocks")
+    rdd = sc.parallelize(pending, len(pending)).map(
+        lambda b: _block_task(out, tracker_args, store_path, options, shared.value, b))
+    tracker = PartTracker(*tracker_args)
+    sizes = {name: len(index) for name, index in pending}
+    progress = Progress("variants", total=sum(sizes.values()))
+    stop = threading.Event()
+
+    def watch():
+        seen: set[str] = set()
+        while not stop.wait(2.0):
+            for name in sizes:
+                if name not in seen and tracker.is_done(name):
+                    seen.add(name)
+                    progress.advance(sizes[name])
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        rdd.collect()
+    except Exception as exc:  # Py4JJavaError carrying the worker's traceback
+        raise _unwrap_spark_error(exc) from None
+    finally:
+        stop.set()
+        watcher.join()
+        shared.unpersist()
+    progress.done = progress.total
+    progress.finish()

@@ -1,0 +1,190 @@
+"""GWAS scans end to end: the results store equals the in-memory API, Spark tasks equal the serial
+loop byte for byte, spark-submit and local-cluster give the same files, a killed run resumes to the
+same bytes, and bad input is refused before any work."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gwas
+from gwas.results import open_results
+from gwas.scan import run_scan
+from gwas.scan.config import validate
+from gwas.store.reader import GenotypeStore
+from hubscan.errors import ConfigError, InputError
+from tests.scan.conftest import write_plink_table
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BLOCK = 100     # 15 blocks of the 1,500 variants
+TRAITS = ["ldl", "bmi", "type_2_diabetes", "prostate_cancer"]
+#: the scan runs the same kernels on blocks instead of all variants at once: only the summation
+#: order of BLAS may differ
+RTOL = 1e-9
+
+
+def _config(c, out, **extra):
+    raw = {"genotypes": str(c["store"]), "phenotypes": str(c["pheno"]), "covariates": [str(c["cov"])],
+           "out": str(out), "min_cases": 10, "block_size": BLOCK, **extra}
+    return validate(raw)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("trait=*/*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def serial(scan_cohort, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial") / "gwas"
+    run_scan(_config(scan_cohort, out))
+    return out
+
+
+def test_results_equal_the_in_memory_api(scan_cohort, serial):
+    res = open_results(serial)
+    info = {t["name"]: t for t in res.metadata["traits"]}
+    assert info["prostate_cancer"]["covariates_dropped"] == ["sex"]      # men only: sex is constant
+    assert info["ldl"]["covariates"] == ["sex", "age"] and res.metadata["n_variants"] == 1500
+
+    store = GenotypeStore(scan_cohort["store"])
+    ids = store.sample_ids.tolist()
+    pheno = scan_cohort["pheno_frame"].set_index("IID").loc[ids]
+    cov = scan_cohort["cov_frame"].set_index("IID").loc[ids][["sex", "age"]].to_numpy()
+    dosage = store.dosage()
+    expected = {
+        "ldl": gwas.linear_regression(dosage, pheno[["ldl", "bmi"]].to_numpy(), cov),
+        "type_2_diabetes": gwas.logistic_regression(dosage, pheno["type_2_diabetes"].to_numpy(), cov,
+                                                    test="firth-fallback"),
+        "prostate_cancer": gwas.logistic_regression(dosage, pheno["prostate_cancer"].to_numpy(), cov[:, 1:],
+                                                    test="firth-fallback"),
+    }
+    for trait, col, ref in [("ldl", 0, expected["ldl"]), ("bmi", 1, expected["ldl"]),
+                            ("type_2_diabetes", 0, expected["type_2_diabetes"]),
+                            ("prostate_cancer", 0, expected["prostate_cancer"])]:
+        got = res.read(traits=[trait]).sort_values("variant_index")
+        assert got.variant_index.tolist() == list(range(1500))
+        for field in ("beta", "standard_error", "neg_log10_p", "allele_frequency"):
+            np.testing.assert_allclose(got[field], getattr(ref, field)[:, col], rtol=RTOL, equal_nan=True,
+                                       err_msg=f"{trait} {field}")
+        for field in ("n", "n_cases", "error_code", "firth_used"):
+            np.testing.assert_array_equal(got[field], getattr(ref, field)[:, col], err_msg=f"{trait} {field}")
+    t2d = res.read(traits=["type_2_diabetes"])
+    assert set(t2d.test) == {"score", "firth"} and (t2d.test == "firth").sum() == t2d.firth_used.sum() > 0
+    variants = store.variants()
+    ldl = res.read(traits=["ldl"]).sort_values("variant_index")
+    assert ldl.position.tolist() == variants.position.tolist() and ldl.alt.tolist() == variants.alt.tolist()
+
+
+def test_spark_tasks_write_the_same_bytes(scan_cohort, serial, spark, tmp_path):
+    out = tmp_path / "spark"
+    result = run_scan(_config(scan_cohort, out), spark)
+    assert result.blocks_run == 15 and (out / "_SUCCESS").is_file()
+    assert _files(out) == _files(serial) and len(_files(out)) == 60
+
+
+def _env():
+    venv_bin = Path(sys.executable).parent
+    return dict(os.environ, PATH=f"{venv_bin}:{os.environ['PATH']}", PYSPARK_PYTHON=sys.executable)
+
+
+def test_spark_submit_yaml_and_local_cluster(scan_cohort, serial, tmp_path):
+    """spark-submit with spark-conf/local.conf and a YAML run configuration (paths relative to it),
+    and Spark's local-cluster master with flags alone: the same files as the serial run."""
+    c = scan_cohort
+    (tmp_path / "run.yaml").write_text(
+        f"genotypes: {os.path.relpath(c['store'], tmp_path)}\nphenotypes: {os.path.relpath(c['pheno'], tmp_path)}\n"
+        f"covariates: [{os.path.relpath(c['cov'], tmp_path)}]\nmin_cases: 10\nblock_size: {BLOCK}\nout: submitted\n")
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    submitted = subprocess.run(
+        [str(spark_submit), "--properties-file", "spark-conf/local.conf", "--master", "local[2]",
+         "--driver-memory", "2g", "jobs/gwas.py", "--config", str(tmp_path / "run.yaml")],
+        cwd=PROJECT_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    assert _files(tmp_path / "submitted") == _files(serial)
+    cluster = subprocess.run(
+        [sys.executable, "-m", "hubscan.cli", "gwas", "--genotype-store", str(c["store"]), "--phenotypes",
+         str(c["pheno"]), "--covariate", str(c["cov"]), "--min-cases", "10", "--block-size", str(BLOCK),
+         "--out", str(tmp_path / "cluster"), "--spark-master", "local-cluster[2,1,1024]"],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert cluster.returncode == 0, cluster.stderr[-3000:]
+    assert "1500 variants x 4 traits" in cluster.stdout
+    assert _files(tmp_path / "cluster") == _files(serial)
+
+
+def test_killed_run_resumes_to_the_same_bytes(scan_cohort, serial, tmp_path):
+    c, out = scan_cohort, tmp_path / "killed"
+    argv = ["gwas", "--genotype-store", str(c["store"]), "--phenotypes", str(c["pheno"]), "--covariate",
+            str(c["cov"]), "--min-cases", "10", "--block-size", str(BLOCK), "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "hubscan.cli", *argv, "--spark-master", "local[2]"],
+                            cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((out / "_parts").glob("block-*.done")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = list((out / "_parts").glob("block-*.done"))
+    assert 0 < len(done) < 15 and not (out / "_SUCCESS").exists()
+    from hubscan.cli import main
+
+    assert main(argv) == 0
+    assert _files(out) == _files(serial)
+    assert not list(out.glob("trait=*/.*tmp*"))
+
+
+def test_bad_input_refused_before_any_work(scan_cohort, tmp_path):
+    c, out = scan_cohort, tmp_path / "never"
+    with pytest.raises(ConfigError, match="trait\\(s\\) not in .*: nope"):
+        run_scan(_config(c, out, traits=["ldl", "nope"]))
+    other = write_plink_table(tmp_path / "other.tsv", pd.DataFrame({"IID": ["X1", "X2"], "ldl": [1.0, 2.0]}))
+    with pytest.raises(InputError, match="no sample is shared"):
+        run_scan(_config(c, out, phenotypes=str(other)))
+    cov = c["cov_frame"].assign(const=1.0)
+    with pytest.raises(ConfigError, match="covariate 'const' has no variance"):
+        run_scan(_config(c, out, covariates=[str(write_plink_table(tmp_path / "c1.tsv", cov))]))
+    cov = c["cov_frame"].assign(age_months=lambda f: 12 * f.age + 3)
+    with pytest.raises(ConfigError, match="covariate 'age_months' is perfectly collinear"):
+        run_scan(_config(c, out, covariates=[str(write_plink_table(tmp_path / "c2.tsv", cov))]))
+    with pytest.raises(ConfigError, match="covariate\\(s\\) weight not in"):
+        run_scan(_config(c, out, covariate_names=["sex", "weight"]))
+    with pytest.raises(InputError, match="variant id\\(s\\) not in the genotype store: rs0"):
+        run_scan(_config(c, out, variant_ids=["rs0"]))
+    with pytest.raises(ConfigError, match="no trait can be tested"):
+        run_scan(_config(c, out, traits=["type_2_diabetes"], min_cases=1000))
+    assert not out.exists()
+
+
+def test_configuration_errors(scan_cohort, tmp_path):
+    from gwas.scan.config import load_config
+
+    bad = tmp_path / "bad.yaml"
+    for text, message in [("genotypes: s\nphenotypes: p\nout: o\nmin_case: 5\n", "unknown key\\(s\\) min_case"),
+                          ("genotypes: s\nphenotypes: p\nout: o\nmin_cases: ten\n", "min_cases must be int"),
+                          ("genotypes: s\nphenotypes: p\nout: o\nbinary_test: t\n", "binary_test must be one of"),
+                          ("phenotypes: p\nout: o\n", "genotypes is required"),
+                          ("- a\n- b\n", "must be a mapping"), ("a: [\n", "not valid YAML")]:
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.yaml")
+
+
+def test_skipped_traits_and_rerun_with_other_options(scan_cohort, serial, tmp_path):
+    res = run_scan(_config(scan_cohort, tmp_path / "s", min_cases=60, regions=["21"]))
+    info = {t["name"]: t for t in open_results(tmp_path / "s").metadata["traits"]}
+    assert info["prostate_cancer"]["status"] == "skipped" and "< min_cases 60" in info["prostate_cancer"]["reason"]
+    expected_skipped = [t for t in ("type_2_diabetes", "prostate_cancer")
+                        if scan_cohort["pheno_frame"][t].value_counts().min() < 60]
+    assert res.n_traits_skipped == len(expected_skipped) >= 1
+    assert [t for t in info if info[t]["status"] == "skipped"] == expected_skipped
+    assert not (tmp_path / "s" / "trait=prostate_cancer").exists()
+    assert set(open_results(tmp_path / "s").read().contig) == {"21"}
+    with pytest.raises(ConfigError, match="different configuration"):
+        run_scan(_config(scan_cohort, serial, min_cases=11))
