@@ -5,6 +5,11 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
 1. simulate  a hub cohort: genotypes as VCF + BGEN, OMOP CDM records, a hub extract, linkage, truth
 2. ingest    the BGEN into the chunked Zarr genotype store (Spark tasks, resumable)
 3. qc        genetic QC of the store on Hail: sample/variant QC, sex check, relatedness, principal components
+4. phenotypes  traits from the OMOP records: custom definitions of the simulated diseases and
+             measurements (written to <out>/definitions/), phecodes with --phecode-map, covariates
+             (sex, age, length of record) with the QC's principal components
+5. gwas      every variant x the planted traits (linear; score test then Firth for diseases)
+6. phewas    the planted causal variants x every trait with enough cases
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
 removed at the end; Spark's logs stay in <out>/_logs.
@@ -43,6 +48,9 @@ def add_arguments(parser) -> None:
     add_output(parser, "demo output folder (default of ./run.sh demo: demo-output)")
     parser.add_argument("--samples", type=int, default=DEMO_SAMPLES, help=f"samples (default {DEMO_SAMPLES})")
     parser.add_argument("--variants", type=int, default=DEMO_VARIANTS, help=f"variants (default {DEMO_VARIANTS})")
+    parser.add_argument("--phecode-map", metavar="FILE",
+                        help="a phecode map (phecode 1.2 or phecodeX layout) to add phecodes to the PheWAS; "
+                             "none is bundled (see the README)")
     add_seed(parser)
     add_spark(parser)
 
@@ -54,13 +62,13 @@ def run(args) -> int:
     require_java()  # before any work: one clear line if Java is missing or too old
     out = prepare_output_dir(args.out)
     demo = run_demo(out, samples=args.samples, variants=args.variants, seed=args.seed,
-                    properties_file=args.spark_conf, overrides=spark_overrides(args))
+                    properties_file=args.spark_conf, overrides=spark_overrides(args), phecode_map=args.phecode_map)
     print(summary(demo))
     return 0
 
 
 def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIANTS, seed: int = 1,
-             properties_file=None, overrides: dict | None = None) -> DemoRun:
+             properties_file=None, overrides: dict | None = None, phecode_map=None) -> DemoRun:
     """Every step of the demo into ``out``; returns what was produced."""
     from gwas.ingest.run import ingest
     from gwas.qc.run import run_qc
@@ -96,8 +104,80 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
         demo.add("qc", f"related pairs ({qc.n_related_pairs}; {qc.n_unrelated} unrelated samples)",
                  qc.out / "related_pairs.tsv")
         demo.add("qc", "QC report (plots)", qc.out / "report" / "report.html")
+
+        log.info("demo step 4: phenotypes from the OMOP records")
+        phen = _phenotypes(spark, out, cohort, store.store, qc.out / "pcs.tsv", phecode_map)
+        demo.add("phenotypes", f"trait matrix ({phen.n_traits} traits x {phen.n_samples} samples)",
+                 phen.out / "traits.parquet")
+        demo.add("phenotypes", "trait catalogue (cases, controls, excluded)", phen.out / "catalogue.tsv")
+        demo.add("phenotypes", "covariates (sex, age, record length, PCs)", phen.out / "covariates.tsv")
+
+        log.info("demo step 5: GWAS of the planted traits")
+        gwas = _scan(spark, "gwas", out, store.store, phen.out, traits=list(DEMO_GWAS_TRAITS), min_maf=0.01)
+        demo.add("gwas", f"GWAS results ({gwas.n_variants} variants x {gwas.n_traits_tested} traits)", gwas.out)
+
+        log.info("demo step 6: PheWAS of the planted causal variants")
+        causal = cohort.path("truth") / "causal_variants.tsv"
+        ids = sorted({line.split("\t")[2] for line in causal.read_text().splitlines()[1:] if line.strip()})
+        phewas = _scan(spark, "phewas", out, store.store, phen.out, variant_ids=ids)
+        demo.add("phewas", f"PheWAS results ({phewas.n_variants} variants x {phewas.n_traits_tested} traits)",
+                 phewas.out)
     log.info("demo finished in %.0f s", time.monotonic() - started)
     return demo
+
+
+#: the simulated traits the demo's GWAS tests (the others are in the PheWAS)
+DEMO_GWAS_TRAITS = ("ldl", "hba1c", "bmi", "type_2_diabetes", "coronary_artery_disease", "creatinine")
+
+
+def demo_definitions(folder: Path) -> Path:
+    """Write custom definitions of every simulated trait (codes as the simulator records them) and
+    the units table for LDL in mg/dL; returns the YAML path. A template for users' own files."""
+    import yaml
+
+    from hubscan.simulate.records import LDL_MG_PER_DL
+    from hubscan.simulate.traits import DISEASE, MALE, TRAITS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "units.csv").write_text(f"code,from_unit,to_unit,factor\n13457-7,mg/dL,mmol/L,{1 / LDL_MG_PER_DL:.8f}\n")
+    traits = []
+    for t in TRAITS:
+        if t.kind == DISEASE:
+            entry = {"name": t.name, "description": f"{t.name.replace('_', ' ')} (ICD-10 {', '.join(t.icd10)})",
+                     "include": [{"vocabulary": "ICD10", "codes": sorted({c.split('.')[0] for c in t.icd10})}]}
+            if t.sex:
+                entry["sex"] = "male" if t.sex == MALE else "female"
+        else:
+            entry = {"name": t.name, "type": "quantitative", "vocabulary": "LOINC", "codes": [t.loinc],
+                     "unit": t.unit, "limits": [t.minimum, t.mean + 10 * t.sd], "aggregate": "mean"}
+        traits.append(entry)
+    path = folder / "traits.yaml"
+    path.write_text(yaml.safe_dump({"units": "units.csv", "traits": traits}, sort_keys=False))
+    return path
+
+
+def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecode_map):
+    from phenotypes.covariates import CovariateOptions
+    from phenotypes.pipeline import PhecodeOptions, PhenotypeConfig, build_phenotypes
+    from phenotypes.sources import Source
+    from phenotypes.sources.omop import OmopOptions
+
+    config = PhenotypeConfig(
+        sources=[Source("omop", cohort.path("omop"), omop=OmopOptions(patient_id="person_source_value"))],
+        linkage=cohort.path("linkage.csv"), genotype_store=store,
+        phecodes=[PhecodeOptions(phecode_map)] if phecode_map else [],
+        definitions=demo_definitions(out / "definitions"),
+        covariates=CovariateOptions(["sex", "age", "record_years"], genetic=pcs))
+    return build_phenotypes(spark, config, out / "phenotypes")
+
+
+def _scan(spark, job: str, out: Path, store: Path, phenotypes: Path, **options):
+    from gwas.scan.config import validate
+    from gwas.scan.run import run_scan
+
+    cfg = validate({"job": job, "genotypes": str(store), "phenotypes": str(phenotypes),
+                    "covariates": [str(phenotypes / "covariates.tsv")], "out": str(out / job), **options})
+    return run_scan(cfg, spark)
 
 
 def summary(demo: DemoRun) -> str:
@@ -105,5 +185,5 @@ def summary(demo: DemoRun) -> str:
     width = max(len(what) for _, what, _ in demo.results)
     lines = [f"hubscan demo: results under {demo.out}"]
     for step, what, path in demo.results:
-        lines.append(f"  {step:<9} {what:<{width}}  {path}")
+        lines.append(f"  {step:<10} {what:<{width}}  {path}")
     return "\n".join(lines)

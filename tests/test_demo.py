@@ -23,6 +23,12 @@ def test_demo_runs_every_step_and_prints_where_results_are(tmp_path):
     assert steps[0] == "simulate" and "ingest" in steps
     assert read_manifest(out / "cohort")["cohort"]["n_samples"] == 400
     assert (out / "genotype-store" / "_SUCCESS").exists()
+    assert {"phenotypes", "gwas", "phewas"} <= set(steps)
+    from gwas.results import open_results
+
+    gwas, phewas = open_results(out / "gwas"), open_results(out / "phewas")
+    assert {"ldl", "hba1c", "bmi"} <= set(gwas.read(columns=["beta"]).trait)
+    assert phewas.metadata["n_variants"] == len((out / "cohort" / "truth" / "causal_variants.tsv").read_text().splitlines()) - 1
     # Spark's scratch is gone, its logs stay with the run, nothing lands in the current directory.
     assert not (out / "_spark").exists() and (out / "_logs").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
