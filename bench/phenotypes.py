@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+from bench.measure import run_measured  # noqa: E402
 
 
 def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: int = 1) -> dict:
@@ -73,42 +72,10 @@ def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: i
             "samples": root / "samples.txt"}
 
 
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        procs = [p, *p.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for q in procs:
-        try:
-            total += q.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS of the process tree in bytes, stderr tail)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    peak = [0]
-
-    def sample():
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
-            time.sleep(0.25)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, err = proc.communicate()
-    wall = time.monotonic() - start
-    t.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return wall, peak[0], out + err[-2000:]
+def run_measured_bytes(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS of the process tree in bytes, output tail)."""
+    m = run_measured(cmd, env=env)
+    return m.wall, int(m.peak_mib * 2**20), m.stdout + m.stderr[-2000:]
 
 
 HUBSCAN = """
@@ -165,7 +132,7 @@ def main() -> None:
     if args.map2:
         cmd += ["--phecode-map", str(args.map2)]
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "OPENBLAS_NUM_THREADS": "1"}
-    wall, peak, _ = run_measured(cmd, env)
+    wall, peak, _ = run_measured_bytes(cmd, env)
     report = json.loads((root / "out" / "report.json").read_text())
     traits = report["traits"]["traits"]
     matrix = (root / "out" / "traits.parquet").stat().st_size

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+from bench.measure import load, matmul_rate, run_measured  # noqa: E402
 N_COVARIATES = 10
 WRITE_BLOCK = 10_000
 
@@ -81,61 +79,6 @@ def make_phenotypes(root: Path, n: int, n_traits: int, seed: int = 2) -> tuple[P
             write(root / "cov.tsv", [f"c{j}" for j in range(N_COVARIATES)], cov))
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, bytes (Linux /proc)."""
-    total, stack = 0, [pid]
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-        stack.extend(children.get(p, []))
-    return total
-
-
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak tree RSS MiB) of a command; raises if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample():
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
-            time.sleep(0.25)
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    _, err = proc.communicate()
-    watcher.join()
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return wall, peak[0] / 2**20
-
-
-def matmul_rate() -> float:
-    """Measured float64 matrix-multiply rate of this machine, flops per second (best of 3)."""
-    a = np.random.default_rng(0).normal(size=(2000, 2000))
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
-    return 2 * 2000**3 / best
-
-
 def run_gwas(root: Path, n: int, m: int, t: int, tag: str, cache: dict) -> tuple[float, float]:
     key = (n, m)
     if key not in cache:
@@ -146,7 +89,8 @@ def run_gwas(root: Path, n: int, m: int, t: int, tag: str, cache: dict) -> tuple
     cmd = [sys.executable, "-m", "hubscan.cli", "gwas", "--genotype-store", str(cache[key]), "--phenotypes",
            str(pheno), "--covariate", str(cov), "--block-size", "5000", "--out", str(out),
            "--spark-master", "local[2]"]
-    return timed(cmd, root)
+    m = run_measured(cmd, cwd=root)
+    return m.wall, m.peak_mib
 
 
 def _phenotypes(root: Path, n: int, t: int) -> tuple[Path, Path]:
@@ -172,7 +116,7 @@ def main() -> None:
         cache: dict = {}
         rate = matmul_rate()
         print(f"machine: {os.cpu_count()} cores, matrix multiply {rate / 1e9:.1f} GFLOP/s, "
-              f"load {os.getloadavg()[0]:.1f}")
+              f"load {load():.1f}")
         rows = []
         wall, mem = run_gwas(root, n, m, t, "full", cache)
         floor = 2 * n * m * (t + N_COVARIATES) / rate
@@ -191,7 +135,7 @@ def main() -> None:
                 for (s, (w, mm)), u in zip(results, unit):
                     print(f"{name:<9}{s[0]:>9,}{s[1]:>10,}{s[2]:>7}{w:>9.1f}{mm:>8,.0f}{u / unit[-1]:>18.2f}")
                     rows.append((name, s, w))
-        print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores; > 2 means other work shared them)")
+        print(f"\nload average at the end: {load():.1f} (2 cores; > 2 means other work shared them)")
 
 
 if __name__ == "__main__":
