@@ -188,3 +188,43 @@ def test_skipped_traits_and_rerun_with_other_options(scan_cohort, serial, tmp_pa
     assert set(open_results(tmp_path / "s").read().contig) == {"21"}
     with pytest.raises(ConfigError, match="different configuration"):
         run_scan(_config(scan_cohort, serial, min_cases=11))
+
+
+def test_phewas_over_a_phenotypes_folder(scan_cohort, tmp_path):
+    """A `hubscan phenotypes`-style folder (traits.parquet + catalogue.tsv): catalogue fields reach
+    results.json, a sex-restricted trait drops sex, rare traits are skipped with the reason."""
+    from phenotypes.matrix.catalogue import Catalogue
+    from phenotypes.matrix.io import ParquetMatrixWriter
+
+    c = scan_cohort
+    frame = c["pheno_frame"]
+    rng = np.random.default_rng(9)
+    rare = (rng.random(len(frame)) < 0.01).astype(float)
+    names = ["type_2_diabetes", "prostate_cancer", "rare_code", "ldl"]
+    values = np.column_stack([frame.type_2_diabetes, frame.prostate_cancer, rare, frame.ldl])
+    types = ["binary", "binary", "binary", "quantitative"]
+    folder = tmp_path / "phenotypes"
+    folder.mkdir()
+    with ParquetMatrixWriter(folder / "traits.parquet", names, types) as w:
+        w.write(frame.IID.to_numpy(), values)
+    cat = Catalogue()
+    for j, (name, kind) in enumerate(zip(names, types)):
+        col = values[:, j]
+        counts = {"cases": int((col == 1).sum()), "controls": int((col == 0).sum()), "excluded": 0,
+                  "excluded_sex": int(np.isnan(col).sum()), "missing": 0}
+        cat.add(name, kind, "custom", f"definition of {name}", counts, col)
+    cat.write(folder / "catalogue.tsv")
+    store = GenotypeStore(c["store"])
+    ids = [str(v) for v in store.variant_field("variant_id")[:3]]
+    result = run_scan(validate({"job": "phewas", "genotypes": str(c["store"]), "phenotypes": str(folder),
+                                "covariates": [str(c["cov"])], "variant_ids": ids, "min_cases": 10,
+                                "out": str(tmp_path / "phewas")}))
+    res = open_results(tmp_path / "phewas")
+    info = {t["name"]: t for t in res.metadata["traits"]}
+    assert res.metadata["job"] == "phewas" and result.n_variants == 3
+    assert info["rare_code"]["status"] == "skipped" and "< min_cases 10" in info["rare_code"]["reason"]
+    assert info["prostate_cancer"]["covariates_dropped"] == ["sex"]
+    assert info["ldl"]["definition"] == "definition of ldl" and info["ldl"]["source"] == "custom"
+    rows = res.read()
+    assert sorted(set(rows.trait)) == ["ldl", "prostate_cancer", "type_2_diabetes"] and len(rows) == 9
+    assert sorted(set(rows.variant_id)) == sorted(ids)
