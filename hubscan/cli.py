@@ -8,6 +8,7 @@ under spark-submit.
 
 import argparse
 import importlib
+import os
 import sys
 
 from hubscan import __version__
@@ -20,6 +21,7 @@ COMMANDS = {
     "ingest": "gwas.ingest.command",
     "qc": "gwas.qc.command",
     "phenotypes": "phenotypes.command",
+    "publish": "gwas.publish.command",
     "gwas": "gwas.scan.gwas_command",
     "phewas": "gwas.scan.phewas_command",
     "simulate": "hubscan.simulate.command",
@@ -84,3 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def run_job(command: str, script: str) -> int:
+    """Entry point of ``jobs/<command>.py`` under spark-submit or python: drop the script's folder
+    from ``sys.path`` (Python puts it first, and ``jobs/gwas.py`` would shadow the ``gwas``
+    package), then run ``hubscan <command>`` with the script's arguments."""
+    folder = os.path.dirname(os.path.abspath(script))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != folder]
+    return main([command, *sys.argv[1:]])

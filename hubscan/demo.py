@@ -10,6 +10,8 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
              (sex, age, length of record) with the QC's principal components
 5. gwas      every variant x the planted traits (linear; score test then Firth for diseases)
 6. phewas    the planted causal variants x every trait with enough cases
+7. publish   the GWAS and the PheWAS as files a hub may release: GWAS-SSF (+ REGENIE/plink2 text),
+             small counts suppressed, Manhattan/QQ/PheWAS/regional plots and an HTML report
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
 removed at the end; Spark's logs stay in <out>/_logs.
@@ -122,6 +124,14 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
         phewas = _scan(spark, "phewas", out, store.store, phen.out, variant_ids=ids)
         demo.add("phewas", f"PheWAS results ({phewas.n_variants} variants x {phewas.n_traits_tested} traits)",
                  phewas.out)
+
+    log.info("demo step 7: publish with disclosure control")
+    from gwas.publish.run import publish
+
+    for job in ("gwas", "phewas"):
+        pub = publish(out / job, out / "publish" / job)
+        demo.add("publish", f"{job} release ({pub.traits_published} traits, {pub.traits_withheld} withheld; "
+                            f"{pub.rows_withheld} rows withheld)", pub.out / "report.html")
     log.info("demo finished in %.0f s", time.monotonic() - started)
     return demo
 
@@ -176,7 +186,8 @@ def _scan(spark, job: str, out: Path, store: Path, phenotypes: Path, **options):
     from gwas.scan.run import run_scan
 
     cfg = validate({"job": job, "genotypes": str(store), "phenotypes": str(phenotypes),
-                    "covariates": [str(phenotypes / "covariates.tsv")], "out": str(out / job), **options})
+                    "covariates": [str(phenotypes / "covariates.tsv")], "out": str(out / job),
+                    "genome_build": "GRCh37", **options})
     return run_scan(cfg, spark)
 
 

@@ -3,7 +3,7 @@
 
 import sys
 
-from hubscan.cli import main
+from hubscan.cli import run_job
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", "--spark", *sys.argv[1:]]))
+    sys.exit(run_job("ingest", __file__))

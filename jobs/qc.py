@@ -3,7 +3,7 @@ jobs/qc.py FILE... --out DIR`` (``hubscan spark-conf --hail-jar`` prints the jar
 
 import sys
 
-from hubscan.cli import main
+from hubscan.cli import run_job
 
 if __name__ == "__main__":
-    sys.exit(main(["qc", *sys.argv[1:]]))
+    sys.exit(run_job("qc", __file__))

@@ -5,7 +5,7 @@ Same options as ``hubscan simulate``; genotype parts run as tasks on the submitt
 
 import sys
 
-from hubscan.cli import main
+from hubscan.cli import run_job
 
 if __name__ == "__main__":
-    sys.exit(main(["simulate", "--spark", *sys.argv[1:]]))
+    sys.exit(run_job("simulate", __file__))

@@ -55,6 +55,7 @@ METADATA_FIELDS = {
     "format": "always 'hubscan-results'",
     "version": "[major, minor] of the layout",
     "job": "gwas or phewas",
+    "genome_build": "GRCh37 or GRCh38 when the run configuration gives it (else null)",
     "created_by": "hubscan version that wrote the store",
     "software": "versions of python, numpy, numba, pyarrow, pyspark",
     "config": "the run configuration as resolved (every option)",

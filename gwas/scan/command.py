@@ -39,6 +39,7 @@ def add_arguments(parser, job: str) -> None:
                         help="test only these variants (repeatable)" + ("; a PheWAS usually names a few" if job == "phewas" else ""))
     parser.add_argument("--variant-ids-file", metavar="FILE", help="file of variant ids, one per line")
     parser.add_argument("--block-size", type=int, help="variants per Spark task (default 5000)")
+    parser.add_argument("--genome-build", help="GRCh37 or GRCh38: the store's coordinates, recorded for publishing")
     add_output(parser, "results store folder (rerun with the same configuration to resume)")
     parser.set_defaults(out=None)
     for action in parser._actions:
@@ -53,7 +54,7 @@ def config_from_args(args, job: str):
     overrides = {}
     for dest in ("genotype_store", "phenotypes", "trait", "covariate", "samples", "phenotype_coding", "binary_test",
                  "firth_threshold", "firth_p", "min_cases", "min_maf", "min_info", "min_call_rate", "region",
-                 "variant_id", "variant_ids_file", "block_size", "out"):
+                 "variant_id", "variant_ids_file", "block_size", "genome_build", "out"):
         value = getattr(args, dest)
         if isinstance(value, list) and not value:
             continue

@@ -16,6 +16,7 @@ the key named, before any work starts. Paths are resolved against the YAML file'
     min_maf: 0.01                        # variant filters (any of min_maf, min_info, min_call_rate,
     regions: ["1:1-5000000"]             #   regions, variant_ids, variant_ids_file)
     block_size: 5000                     # variants per Spark task
+    genome_build: GRCh37                 # the store's coordinates, recorded for publishing
     out: gwas-results
 """
 
@@ -54,6 +55,7 @@ class ScanConfig:
     variant_ids: list[str] = field(default_factory=list)
     variant_ids_file: str | None = None
     block_size: int = 5000
+    genome_build: str | None = None          # GRCh37 or GRCh38: recorded for publishing
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +70,7 @@ KEYS: dict[str, tuple] = {
     "min_maf": (float, int, type(None)), "min_info": (float, int, type(None)),
     "min_call_rate": (float, int, type(None)), "regions": (list, str), "variant_ids": (list, str),
     "variant_ids_file": (str, type(None)), "block_size": (int,),
+    "genome_build": (str, type(None)),
 }
 PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file")
 assert set(KEYS) == {f.name for f in fields(ScanConfig)}
@@ -149,6 +152,11 @@ def validate(raw: dict, where: str = "configuration") -> ScanConfig:
         raise ConfigError(f"{where}: min_cases must be at least 1, got {cfg.min_cases}")
     if cfg.block_size < 1:
         raise ConfigError(f"{where}: block_size must be positive, got {cfg.block_size}")
+    if cfg.genome_build is not None:
+        builds = {"grch37": "GRCh37", "hg19": "GRCh37", "grch38": "GRCh38", "hg38": "GRCh38"}
+        if cfg.genome_build.lower() not in builds:
+            raise ConfigError(f"{where}: genome_build must be GRCh37 or GRCh38 (or hg19/hg38), got {cfg.genome_build!r}")
+        cfg.genome_build = builds[cfg.genome_build.lower()]
     for key in ("min_maf", "min_info", "min_call_rate"):
         v = getattr(cfg, key)
         if v is not None and not 0 <= v <= 1:

@@ -125,7 +125,7 @@ def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
     missing = tracker.pending(names)
     if missing:
         raise InputError(f"{out}: blocks {', '.join(missing[:5])} did not finish")
-    metadata = {"job": cfg.job, "created_by": f"hubscan {__version__}", "software": software_versions(),
+    metadata = {"job": cfg.job, "genome_build": cfg.genome_build, "created_by": f"hubscan {__version__}", "software": software_versions(),
                 "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
                 "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}

@@ -1,0 +1,131 @@
+"""Disclosure control against plain-Python computations: count suppression and rounding, the
+minor-allele-carrier rule (recomputed from the simulated dosages, not from the store), traits
+withheld."""
+
+import gzip
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gwas.publish.disclosure import DisclosureRules, minor_allele_count, protect_counts, trait_decision
+from gwas.publish.run import PublishOptions, publish
+from gwas.results.store import open_results
+from hubscan.errors import ConfigError
+
+
+def reference_count(c, suppress=7, round_to=5):
+    """Plain-Python rule: None when suppressed, else the nearest multiple of round_to (halves up)."""
+    if c < 0 or c <= suppress:
+        return None
+    return int((Decimal(str(c)) / round_to).quantize(Decimal(1), rounding=ROUND_HALF_UP) * round_to)
+
+
+def test_boundaries_of_the_default_rule():
+    got = protect_counts(np.array([0, 1, 7, 8, 9, 10, 12, 13, 17, 18, 22, 23, 1000, -1]), DisclosureRules())
+    expected = [None, None, None, 10, 10, 10, 10, 15, 15, 20, 20, 25, 1000, None]
+    assert [None if np.isnan(v) else int(v) for v in got] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-1, 10**6), min_size=1, max_size=50), st.integers(0, 30), st.integers(1, 25))
+def test_counts_match_plain_python(counts, suppress, round_to):
+    rules = DisclosureRules(suppress_at_or_below=suppress, round_to=round_to)
+    got = protect_counts(np.array(counts), rules)
+    assert [None if np.isnan(v) else int(v) for v in got] == [reference_count(c, suppress, round_to) for c in counts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 5000), st.floats(0, 1))
+def test_minor_allele_count_matches_called_copies(n_called, freq):
+    copies = 2 * n_called
+    ac = round(freq * copies)
+    af = ac / copies
+    assert minor_allele_count(np.array([float(ac)]), np.array([af]))[0] == pytest.approx(min(ac, copies - ac), abs=1e-6)
+
+
+def test_trait_rule_boundaries():
+    rules = DisclosureRules(min_trait_cases=20)
+    binary = {"name": "t", "type": "binary", "status": "tested", "n": 1000}
+    assert trait_decision({**binary, "n_cases": 20, "n_controls": 980}, rules) is None
+    assert "fewer than 20 cases" in trait_decision({**binary, "n_cases": 19, "n_controls": 981}, rules)
+    assert "fewer than 20 controls" in trait_decision({**binary, "n_cases": 981, "n_controls": 19}, rules)
+    assert trait_decision({"name": "q", "type": "quantitative", "n": 3}, rules) is None
+    assert "not tested" in trait_decision({"name": "s", "type": "binary", "status": "skipped", "reason": "x"}, rules)
+    with pytest.raises(ConfigError, match="round_to"):
+        DisclosureRules(round_to=0)
+
+
+def _reference_mac(cohort, trait):
+    """MAC per variant in the trait's tested samples, from the simulated dosages."""
+    tested = np.isfinite(cohort.traits[trait])
+    g = cohort.dosage[:, tested]
+    called = np.isfinite(g)
+    ac = np.where(called, g, 0).sum(axis=1)
+    copies = 2 * called.sum(axis=1)
+    return np.minimum(ac, copies - ac), ac, tested.sum()
+
+
+@pytest.mark.parametrize("trait", ["ldl", "bmi", "250.2", "411.2"])
+def test_published_rows_and_counts(published, cohort, trait):
+    out, _ = published
+    summary = json.loads((out / "publish.json").read_text())
+    stem = {t["name"]: t.get("stem") for t in summary["traits"]}[trait]
+    table = pq.read_table(out / "parquet" / f"{stem}.parquet").to_pandas()
+    mac, ac, n_tested = _reference_mac(cohort, trait)
+    store = open_results(cohort.root).read(traits=[trait], columns=["variant_index", "error_code", "beta",
+                                                                    "standard_error"])
+    ok = (store["error_code"].to_numpy() == 0) & np.isfinite(store["beta"].to_numpy()) & \
+        np.isfinite(store["standard_error"].to_numpy())
+    expected = {(cohort.variants["contig"][v], int(cohort.variants["position"][v]))
+                for v in range(len(mac)) if mac[v] / 2 >= 8 and ok[v]}
+    got = set(zip(table["chromosome"], table["base_pair_location"].astype(int)))
+    assert got == expected
+    assert len(expected) < len(mac) - 15  # the rare variants really were withheld
+    # every count in the release is protected
+    index = {(cohort.variants["contig"][v], int(cohort.variants["position"][v])): v for v in range(len(mac))}
+    rows = [index[k] for k in zip(table["chromosome"], table["base_pair_location"].astype(int))]
+    assert table["n"].tolist() == [reference_count(n_tested)] * len(table)
+    want_ac = [reference_count(float(ac[v])) for v in rows]
+    got_ac = [None if np.isnan(v) else int(v) for v in table["allele_count"].astype(float)]
+    assert got_ac == want_ac
+    y = cohort.traits[trait]
+    meta = yaml.safe_load((out / "gwas-ssf" / f"{stem}.tsv.gz-meta.yaml").read_text())
+    sample = meta["samples"][0]
+    assert sample["sample_size"] == reference_count(int(np.isfinite(y).sum()))
+    if trait in ("250.2", "411.2"):
+        assert sample["case_count"] == reference_count(int((y == 1).sum()))
+        assert sample["control_count"] == reference_count(int((y == 0).sum()))
+        assert table["n_cases"].tolist() == [reference_count(int((y == 1).sum()))] * len(table)
+
+
+def test_withheld_traits_and_report(published):
+    out, _ = published
+    report = json.loads((out / "disclosure" / "disclosure.json").read_text())
+    assert report["traits_published"] == ["ldl", "bmi", "250.2", "411.2"]
+    assert {t["trait"]: t["reason"] for t in report["traits_withheld"]} == {
+        "rare_disease": "fewer than 20 cases",
+        "skipped trait": "not tested by the scan (3 cases < min_cases 50)"}
+    assert not list(out.rglob("rare_disease*")) and not list(out.rglob("skipped*"))
+    assert report["variants_withheld"]["ldl"]["all formats: not tested (MONOMORPHIC)"] == 1
+    listed = gzip.decompress((out / "disclosure" / "withheld_variants.tsv.gz").read_bytes()).decode()
+    assert "MONOMORPHIC" in listed and "GL000220.1" in listed and "<DEL>" in listed
+    assert "carriers" not in listed  # rare variants are counted, never named
+
+
+def test_configurable_thresholds(cohort, tmp_path):
+    rules = DisclosureRules(suppress_at_or_below=10, round_to=10, min_carriers=50, min_trait_cases=250)
+    publish(cohort.root, tmp_path / "out", PublishOptions(rules=rules, formats=("parquet",), plots=False,
+                                                          date="2026-01-02"))
+    summary = json.loads((tmp_path / "out" / "publish.json").read_text())
+    status = {t["name"]: t["withheld"] for t in summary["traits"]}
+    assert status["250.2"] == "fewer than 250 cases" and status["411.2"] == "fewer than 250 cases"
+    table = pq.read_table(tmp_path / "out" / "parquet" / "ldl.parquet").to_pandas()
+    mac, ac, n = _reference_mac(cohort, "ldl")
+    assert (table["allele_count"].dropna() % 10 == 0).all()
+    assert len(table) == sum(1 for v in range(len(mac)) if mac[v] / 2 >= 50 and v != 7)
