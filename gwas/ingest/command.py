@@ -1,4 +1,5 @@
-"""Ingest VCF/BCF or BGEN genotype files into one chunked Zarr genotype store.
+"""Ingest VCF/BCF, BGEN, PLINK 1 (.bed/.bim/.fam), PLINK 2 (.pgen/.pvar/.psam) genotype files or a
+Hail MatrixTable into one chunked Zarr genotype store.
 
 The store follows the VCF Zarr specification (sgkit/bio2zarr can open it) and adds a compact
 dosage field and per-variant allele frequency, call rate and imputation INFO (layout:
@@ -9,12 +10,13 @@ part is verified.
 
 from hubscan.options import add_output, add_spark, spark_overrides
 
-HELP = "convert VCF/BCF or BGEN files into the genotype store"
+HELP = "convert VCF/BCF, BGEN, PLINK .bed/.pgen files or a Hail MatrixTable into the genotype store"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="FILE",
-                        help="bgzipped+indexed VCF (.vcf.gz), BCF or BGEN files with the same samples")
+                        help="bgzipped+indexed VCF (.vcf.gz), BCF, BGEN, PLINK .bed (with .bim/.fam) or .pgen "
+                        "(with .pvar/.psam) files with the same samples, or one Hail MatrixTable folder (.mt)")
     parser.add_argument("--sample-file", metavar="FILE", help="Oxford .sample file with the BGEN sample ids")
     add_output(parser, "store folder (created; rerun to resume)")
     parser.add_argument("--variants-chunk", type=int, default=10_000, help="variants per chunk (default 10000)")
@@ -30,13 +32,18 @@ def run(args) -> int:
 
     if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part) < 1:
         raise ConfigError("--variants-chunk, --samples-chunk and --chunks-per-part must be positive")
-    spark = None
-    if args.spark:
-        from hubscan.runtime.spark import spark_session
+    with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
+    if not (args.spark or with_hail):
+        result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
+                        args.chunks_per_part)
+    else:
+        from hubscan.files import prepare_output_dir
+        from hubscan.runtime.spark import spark_for_run
 
-        spark = spark_session(args.out, args.spark_conf, spark_overrides(args), with_hail=False)
-    result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                    args.chunks_per_part, spark)
+        out = prepare_output_dir(args.out)
+        with spark_for_run(out, args.spark_conf, spark_overrides(args), with_hail=with_hail) as spark:
+            result = ingest(args.inputs, out, args.sample_file, args.variants_chunk, args.samples_chunk,
+                            args.chunks_per_part, spark if args.spark else None)
     print(f"{result.store}: {result.n_variants} variants x {result.n_samples} samples "
           f"({result.parts_run} of {result.parts_total} parts run)")
     return 0

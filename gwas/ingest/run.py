@@ -1,6 +1,7 @@
 """Ingest genotype files into one store, in resumable parts, locally or as Spark tasks.
 
 1. Plan (driver): headers plus one pass over record positions (:func:`gwas.ingest.sources.plan_inputs`).
+   A Hail MatrixTable is first exported by Hail as VCF shards (:mod:`gwas.ingest.hail_mt`).
 2. Create every store array at its final shape (:func:`gwas.store.writer.create_store`).
 3. Parts: ranges of ``variants_chunk x chunks_per_part`` split variants, so each part owns whole
    Zarr chunks. Each part converts its range (a VCF region via the tabix index, a BGEN byte range),
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from gwas.ingest.hail_mt import export_shards, is_matrix_table, remove_export
 from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
 from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
 from gwas.store.writer import create_store, write_block
@@ -43,7 +46,8 @@ class IngestResult:
 
 
 def _config(plan: SourcePlan, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
-    files = [{"path": str(Path(p).resolve()), "size": os.path.getsize(p)} for p in plan.paths]
+    paths = list(plan.paths) + (list(plan.plink.variant_paths) if plan.plink is not None else [])
+    files = [{"path": str(Path(p).resolve()), "size": os.path.getsize(p)} for p in paths]
     return {"inputs": files, "sample_file": plan.sample_path, "variants_chunk": variants_chunk,
             "samples_chunk": samples_chunk, "chunks_per_part": chunks_per_part}
 
@@ -69,8 +73,19 @@ def _unwrap_spark_error(exc: Exception) -> Exception:
 
 def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
            samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None) -> IngestResult:
-    """Convert ``inputs`` (VCF/BCF files or BGEN files, same samples) into the store at ``out``."""
+    """Convert ``inputs`` (VCF/BCF, BGEN, PLINK .bed or .pgen files with the same samples, or one Hail
+    MatrixTable folder) into the store at ``out``."""
     out = prepare_output_dir(out)
+    inputs = [str(p) for p in inputs]
+    from_mt = [p for p in inputs if is_matrix_table(p)]
+    if from_mt:
+        if len(inputs) != 1:
+            raise InputError("give one Hail MatrixTable (.mt) alone, not with other genotype files")
+        if (out / "_SUCCESS").is_file():
+            log.info("store %s is complete already", out)
+            info = json.loads((out / "_SUCCESS").read_text() or "{}")
+            return IngestResult(out, info.get("variants", 0), info.get("samples", 0), 0, info.get("parts", 0))
+        inputs = export_shards(from_mt[0], out)
     plan = plan_inputs(inputs, sample_file)
     if plan.n_variants == 0:
         raise InputError(f"{', '.join(plan.paths)}: no variant records to ingest (empty file)")
@@ -103,6 +118,8 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             progress.finish()
     verify(out, tracker, parts)
     tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})
+    if from_mt:
+        remove_export(out)
     return IngestResult(out, plan.n_variants, len(plan.sample_ids), len(pending), len(parts))
 
 

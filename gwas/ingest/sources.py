@@ -1,16 +1,18 @@
-"""Input plans and block conversion: VCF/BCF and BGEN records -> store blocks.
+"""Input plans and block conversion: VCF/BCF, BGEN and PLINK 1/2 records -> store blocks.
 
 :func:`plan_inputs` reads headers and one cheap pass over record positions (VCF text columns 1-5,
 BGEN block headers or its ``.bgi``) and returns a :class:`SourcePlan`: sample ids, contigs and per
 source record its file, locator (BGEN byte offset; VCF line number, position and rank among
 records at that position) and how many biallelic variants it splits into. :func:`convert_range`
 turns any range of split variants into a block of store arrays, so parallel tasks can own
-chunk-aligned ranges. Conventions (splitting, dosage, INFO): :mod:`gwas.store.variables`.
+chunk-aligned ranges. Conventions (splitting, dosage, INFO): :mod:`gwas.store.variables`; PLINK
+inputs (.bed/.bim/.fam, .pgen/.pvar/.psam: allele order, IID, ploidy from sex): :mod:`gwas.ingest.plink`.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from gwas.io.bgen import decode as bgen_decode
 from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables
 from gwas.io.vcf.parse import parse_samples
 from gwas.store import stats
-from gwas.store.variables import encode_dosage
+from gwas.store.dosage_kernel import encode_dosage_fast
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
@@ -32,7 +34,7 @@ HAPLOID_CONTIGS = re.compile(r"^(chr)?(X|Y|MT|M|23|24|26)$", re.IGNORECASE)
 
 @dataclass
 class SourcePlan:
-    kind: str  # "vcf" | "bcf" | "bgen"
+    kind: str  # "vcf" | "bcf" | "bgen" | "bed" | "pgen"
     paths: list[str]
     sample_path: str | None
     sample_ids: list[str]
@@ -40,11 +42,12 @@ class SourcePlan:
     contig_lengths: list[int]
     rec_file: np.ndarray
     rec_contig: np.ndarray
-    rec_locator: np.ndarray  # BGEN byte offset / VCF line number
+    rec_locator: np.ndarray  # BGEN byte offset / VCF line number / PLINK row index in its file
     rec_pos: np.ndarray
     rec_rank: np.ndarray  # records before this one at the same contig and position (VCF)
     rec_nsplit: np.ndarray
     with_genotypes: bool
+    plink: object = None  # gwas.ingest.plink.PlinkMeta for PLINK inputs
     split_start: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -63,7 +66,12 @@ def input_kind(path: str | os.PathLike) -> str:
         return "bcf"
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
         return "vcf"
-    raise InputError(f"{path}: unknown genotype file type (expected .vcf.gz, .vcf, .bcf or .bgen)")
+    if name.endswith(".bed"):
+        return "bed"
+    if name.endswith(".pgen"):
+        return "pgen"
+    raise InputError(f"{path}: unknown genotype file type (expected .vcf.gz, .vcf, .bcf, .bgen, PLINK .bed "
+                     "or .pgen)")
 
 
 def check_unique_samples(ids: list[str], where: str) -> None:
@@ -83,6 +91,10 @@ def plan_inputs(paths, sample_path=None) -> SourcePlan:
     if len(kinds) != 1:
         raise InputError(f"mixing genotype file types is not supported: {sorted(kinds)}")
     kind = kinds.pop()
+    if kind in ("bed", "pgen"):
+        from gwas.ingest.plink import plan_plink
+
+        return plan_plink(paths, kind)
     return _plan_bgen(paths, sample_path) if kind == "bgen" else _plan_vcf(paths, kind)
 
 
@@ -270,7 +282,9 @@ def _vcf_lines(plan: SourcePlan, r0: int, r1: int):
             it = (str(rec).encode() for rec in vf.fetch(chrom, pos - 1) if rec.pos >= pos)
         elif Path(path + ".tbi").exists() or Path(path + ".csi").exists():
             tf = pysam.TabixFile(path)
-            it = (ln.encode() for ln in tf.fetch(chrom, pos - 1) if int(ln.split("\t", 2)[1]) >= pos)
+            # sorted (checked when planning): skip the records before pos (e.g. deletions overlapping it)
+            lines = itertools.dropwhile(lambda ln: int(ln.split("\t", 2)[1]) < pos, tf.fetch(chrom, pos - 1))
+            it = (ln.encode() for ln in lines)
         else:  # no index: read sequentially to the first wanted line
             first = int(plan.rec_locator[r])
             fh = _open_text(path)
@@ -331,8 +345,51 @@ def _vcf_record(plan: SourcePlan, r: int, line: bytes):
 
 
 # -- conversion ----------------------------------------------------------------------------------
+#: genotypes converted at once inside a part: bounds the float64 working arrays (about 40 bytes per
+#: genotype) to a few hundred MB whatever the part size; the outputs (7 bytes per genotype) stay whole.
+SUB_BLOCK_GENOTYPES = 1 << 23
+
+
 def convert_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
-    """Store arrays (see :mod:`gwas.store.variables`) for split variants a..b-1 of ``plan``."""
+    """Store arrays (see :mod:`gwas.store.variables`) for split variants a..b-1 of ``plan``,
+    converted ``SUB_BLOCK_GENOTYPES`` at a time (an unindexed VCF in one go: it is read from its start)."""
+    step = max(1, SUB_BLOCK_GENOTYPES // max(len(plan.sample_ids), 1))
+    unindexed = plan.kind == "vcf" and not all(Path(p + ".tbi").exists() or Path(p + ".csi").exists()
+                                               for p in plan.paths)
+    if b - a <= step or unindexed:
+        return _convert_sub_range(plan, a, b)
+    out = None
+    for s in range(a, b, step):
+        part = _convert_sub_range(plan, s, min(b, s + step))
+        if out is None:
+            out = {k: np.empty((b - a,) + v.shape[1:], dtype=v.dtype) for k, v in part.items()}
+        for k, v in part.items():
+            out[k][s - a:s - a + len(v)] = v
+    return out
+
+
+def summarise(dosage: np.ndarray, ploidy: np.ndarray, modes: np.ndarray, square: np.ndarray | None = None) -> dict:
+    """Per-variant frequency, call rate and INFO (each variant with its own INFO mode, see
+    :mod:`gwas.store.stats`) and the encoded dosages of a block."""
+    m = dosage.shape[0]
+    out = {"variant_allele_frequency": np.empty(m), "variant_call_rate": np.empty(m), "variant_info": np.empty(m)}
+    for mode in np.unique(modes):
+        sel = np.flatnonzero(modes == mode)
+        whole = len(sel) == m
+        st = stats.variant_stats(dosage if whole else dosage[sel], ploidy if whole else ploidy[sel],
+                                 None if square is None else (square if whole else square[sel]), int(mode))
+        out["variant_allele_frequency"][sel] = st.allele_frequency
+        out["variant_call_rate"][sel] = st.call_rate
+        out["variant_info"][sel] = st.info
+    out["call_dosage_scaled"] = encode_dosage_fast(dosage)
+    return out
+
+
+def _convert_sub_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
+    if plan.kind in ("bed", "pgen"):
+        from gwas.ingest.plink import convert_plink_range
+
+        return convert_plink_range(plan, a, b)
     n_s = len(plan.sample_ids)
     m = b - a
     r0 = int(np.searchsorted(plan.split_start, a, side="right") - 1)
@@ -344,14 +401,14 @@ def convert_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
         "variant_split": np.empty(m, np.int16),
     }
     dosage = np.empty((m, n_s))
-    square = np.empty((m, n_s))
-    ploidy = np.empty((m, n_s), dtype=np.int64)
+    square = np.empty((m, n_s)) if plan.kind == "bgen" else None  # E[g^2]: only the IMPUTE info needs it
+    ploidy = np.empty((m, n_s), dtype=np.int8)
+    modes = np.empty(m, dtype=np.int8)
     if plan.with_genotypes:
         gts = np.empty((m, n_s, 2), np.int8)
         phs = np.empty((m, n_s), bool)
-    info_modes = set()
 
-    def put(r, j, chrom_idx, pos, vid, ref, alt, e, f, z, g=None, ph=None):
+    def put(r, j, chrom_idx, pos, vid, ref, alt, e, f, z, mode, g=None, ph=None):
         v = int(plan.split_start[r]) + j - a
         if not 0 <= v < m:
             return
@@ -362,37 +419,36 @@ def convert_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
         block["variant_id_mask"][v] = vid in ("", ".")
         block["variant_source"][v] = plan.rec_file[r]
         block["variant_split"][v] = j + 1
-        dosage[v], square[v], ploidy[v] = e, f, z
+        dosage[v], ploidy[v], modes[v] = e, z, mode
+        if square is not None:
+            square[v] = f
         if g is not None:
             gts[v], phs[v] = g, ph
 
     if plan.kind == "bgen":
-        info_modes.add(stats.INFO_IMPUTE)
         for r, var in zip(range(r0, r1), _bgen_records(plan, r0, r1)):
             vid = var.rsid if var.rsid not in ("", ".") else var.variant_id
             for j, (e, f) in enumerate(_bgen_split(var)):
                 alt = var.alleles[j + 1] if len(var.alleles) > 1 else "."
-                put(r, j, plan.rec_contig[r], var.position, vid, var.alleles[0], alt, e, f, var.ploidy)
+                put(r, j, plan.rec_contig[r], var.position, vid, var.alleles[0], alt, e, f, var.ploidy,
+                    stats.INFO_IMPUTE)
     else:
         for r, line in _vcf_lines(plan, r0, r1):
             chrom, pos, vid, ref, alts, gt, phased, ds = _vcf_record(plan, r, line)
             z = np.where(gt[:, 1] == -2, 1, 2)
             any_missing = (gt[:, 0] == -1) | (gt[:, 1] == -1)
             for j, alt in enumerate(alts):
-                g = np.where(gt == j + 1, 1, np.where(gt < 0, gt, 0)).astype(np.int8)
-                if ds is not None:
-                    e = ds[:, j]
-                    info_modes.add(stats.INFO_MACH)
+                if len(alts) == 1:  # codes are already 0/1 (or -1 missing, -2 haploid fill)
+                    g = gt.astype(np.int8)
                 else:
-                    e = np.where(any_missing, np.nan, (g == 1).sum(1).astype(np.float64))
-                    info_modes.add(stats.INFO_HARD)
-                put(r, j, plan.rec_contig[r], pos, vid, ref, alt, e, e * e, z, g, phased)
-    mode = max(info_modes) if info_modes else stats.INFO_HARD
-    st = stats.variant_stats(dosage, ploidy, square, mode)
-    block.update({
-        "variant_allele_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
-        "variant_info": st.info, "call_dosage_scaled": encode_dosage(dosage),
-    })
+                    g = np.where(gt == j + 1, 1, np.where(gt < 0, gt, 0)).astype(np.int8)
+                hard = np.where(any_missing, np.nan, (g == 1).sum(1, dtype=np.int64).astype(np.float64))
+                if ds is not None:  # DS where given; a sample with DS '.' but a GT call keeps its GT count
+                    e, mode = np.where(np.isnan(ds[:, j]), hard, ds[:, j]), stats.INFO_MACH
+                else:
+                    e, mode = hard, stats.INFO_HARD
+                put(r, j, plan.rec_contig[r], pos, vid, ref, alt, e, None, z, mode, g, phased)
+    block.update(summarise(dosage, ploidy, modes, square))
     if plan.with_genotypes:
         block["call_genotype"] = gts
         block["call_genotype_mask"] = gts == -1

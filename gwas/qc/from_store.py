@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gwas.io.plink.bed import BED_MAGIC
 from gwas.store.reader import GenotypeStore
 from hubscan.files import atomic_file
 from hubscan.progress import Progress
 
 HARD_CALL_DISTANCE = 0.1
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 #: .bed 2-bit code by ALT count (0, 1, 2) and for missing (index 3).
 _BED_CODE = np.array([0b11, 0b10, 0b00, 0b01], dtype=np.uint8)
 

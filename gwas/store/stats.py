@@ -4,7 +4,9 @@ Definitions (also in :mod:`gwas.store.variables`): over samples with a call,
 ``p = sum(e_i) / sum(z_i)`` (e = expected ALT count, z = ploidy); call rate = called / all;
 INFO with probabilities (``mode=INFO_IMPUTE``) = 1 - sum(f_i - e_i^2) / (sum(z_i) p (1 - p)) with
 f = E[g^2] (the IMPUTE info measure, Marchini & Howie 2010, Nat Rev Genet 11:499); with dosages
-only (``INFO_MACH``) = var(e) / (zbar p (1 - p)) (MaCH Rsq, population variance); hard calls
+only (``INFO_MACH``) = sum (e_i - z_i p)^2 / (sum(z_i) p (1 - p)) (MaCH Rsq: var(e) / (z p (1 - p)),
+population variance, when every call has the same ploidy z; the sum form keeps haploid and diploid
+calls on X each against its own expected count, so perfect calls give about 1); hard calls
 (``INFO_HARD``) = 1. p in {0, 1} or no calls -> INFO 1 (no information lost), frequency NaN when
 nothing is called. Kernel :func:`variant_stats_kernel`, NumPy reference :func:`variant_stats_reference`.
 """
@@ -34,14 +36,19 @@ def variant_stats_kernel(dosage, square, ploidy, mode, af, call_rate, info):
         se2 = 0.0
         sf = 0.0
         sz = 0.0
+        sez = 0.0
+        sz2 = 0.0
         for s in range(n_s):
             e = dosage[v, s]
             if np.isnan(e):
                 continue
+            z = ploidy[v, s]
             n += 1
             se += e
             se2 += e * e
-            sz += ploidy[v, s]
+            sz += z
+            sez += e * z
+            sz2 += z * z
             if mode == 2:
                 sf += square[v, s]
         call_rate[v] = n / n_s if n_s > 0 else np.nan
@@ -56,9 +63,7 @@ def variant_stats_kernel(dosage, square, ploidy, mode, af, call_rate, info):
         elif mode == 2:
             info[v] = 1.0 - (sf - se2) / (sz * p * (1.0 - p))
         else:
-            zbar = sz / n
-            var = se2 / n - (se / n) ** 2
-            info[v] = var / (zbar * p * (1.0 - p))
+            info[v] = (se2 - 2.0 * p * sez + p * p * sz2) / (sz * p * (1.0 - p))
 
 
 def variant_stats(dosage: np.ndarray, ploidy: np.ndarray, square: np.ndarray | None = None,
@@ -86,7 +91,7 @@ def variant_stats_reference(dosage, ploidy, square=None, mode=INFO_HARD) -> Vari
             f = np.where(called, square, 0.0)
             info = 1 - (f.sum(1) - (e ** 2).sum(1)) / (sz * p * (1 - p))
         elif mode == INFO_MACH:
-            info = ((e ** 2).sum(1) / n - (e.sum(1) / n) ** 2) / (sz / n * p * (1 - p))
+            info = np.where(called, (e - z * p[:, None]) ** 2, 0.0).sum(1) / (sz * p * (1 - p))
         else:
             info = np.ones(len(p))
     info = np.where((n == 0) | (p <= 0) | (p >= 1), 1.0, info)
