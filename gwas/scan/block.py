@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from gwas.assoc.results import AssociationResult
 from gwas.results.store import rows_table
-from gwas.scan.inputs import ScanInputs
+from gwas.scan.inputs import ScanInputs, TraitGroup
 from phenotypes.matrix.io import BINARY
 
 
@@ -30,13 +30,32 @@ class TestOptions:
         return cls(cfg.binary_test, float(cfg.firth_threshold), cfg.firth_p)
 
 
-def associate(dosage: np.ndarray, inputs: ScanInputs, options: TestOptions) -> dict[str, AssociationResult]:
-    """Every tested trait's result for ``dosage`` (variants, analysed samples): trait -> result
-    with one column."""
+def trait_chunks(groups: list[TraitGroup], size: int) -> list[list[TraitGroup]]:
+    """The trait groups cut into chunks of at most ``size`` traits (in order), one chunk per task:
+    a PheWAS of a few variants still spreads over the cluster, and memory stays bounded."""
+    chunks: list[list[TraitGroup]] = [[]]
+    room = size
+    for group in groups:
+        start = 0
+        while start < len(group.traits):
+            if room == 0:
+                chunks.append([])
+                room = size
+            take = group.traits[start:start + room]
+            chunks[-1].append(TraitGroup(group.kind, take, group.covariates))
+            start += len(take)
+            room -= len(take)
+    return chunks
+
+
+def associate(dosage: np.ndarray, inputs: ScanInputs, options: TestOptions,
+              groups: list[TraitGroup] | None = None) -> dict[str, AssociationResult]:
+    """Every tested trait's result (of ``groups``, default all) for ``dosage`` (variants, analysed
+    samples): trait -> result with one column."""
     from gwas.assoc import linear_regression, logistic_regression
 
     out: dict[str, AssociationResult] = {}
-    for group in inputs.groups:
+    for group in inputs.groups if groups is None else groups:
         y = inputs.values[:, group.traits]
         cov = inputs.covariates[:, group.covariates]
         if group.kind == BINARY:
@@ -96,13 +115,15 @@ def variant_fields(store, variant_index: np.ndarray) -> dict[str, np.ndarray]:
             "info": root["variant_info"][lo:hi][rel].astype(np.float64)}
 
 
-def run_block(store_path: str, variant_index: np.ndarray, inputs: ScanInputs, options: TestOptions) -> dict[str, pa.Table]:
-    """Read the block's dosages for the analysed samples and return trait -> result table."""
+def run_block(store_path: str, variant_index: np.ndarray, inputs: ScanInputs, options: TestOptions,
+              groups: list[TraitGroup] | None = None) -> dict[str, pa.Table]:
+    """Read the block's dosages for the analysed samples and return trait -> result table
+    (traits of ``groups``, default all)."""
     from gwas.store.reader import GenotypeStore
 
     store = GenotypeStore(store_path)
     lo, hi = int(variant_index[0]), int(variant_index[-1]) + 1
     rows = slice(lo, hi) if hi - lo == len(variant_index) else variant_index
     dosage = store.dosage(rows, inputs.sample_columns)
-    results = associate(dosage, inputs, options)
+    results = associate(dosage, inputs, options, groups)
     return result_tables(variant_index, variant_fields(store, variant_index), results, options.binary_test)

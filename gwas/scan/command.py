@@ -39,6 +39,7 @@ def add_arguments(parser, job: str) -> None:
                         help="test only these variants (repeatable)" + ("; a PheWAS usually names a few" if job == "phewas" else ""))
     parser.add_argument("--variant-ids-file", metavar="FILE", help="file of variant ids, one per line")
     parser.add_argument("--block-size", type=int, help="variants per Spark task (default 5000)")
+    parser.add_argument("--trait-chunk", type=int, help="traits per Spark task at most (default 50)")
     parser.add_argument("--genome-build", help="GRCh37 or GRCh38: the store's coordinates, recorded for publishing")
     add_output(parser, "results store folder (rerun with the same configuration to resume)")
     parser.set_defaults(out=None)
@@ -54,7 +55,7 @@ def config_from_args(args, job: str):
     overrides = {}
     for dest in ("genotype_store", "phenotypes", "trait", "covariate", "samples", "phenotype_coding", "binary_test",
                  "firth_threshold", "firth_p", "min_cases", "min_maf", "min_info", "min_call_rate", "region",
-                 "variant_id", "variant_ids_file", "block_size", "genome_build", "out"):
+                 "variant_id", "variant_ids_file", "block_size", "trait_chunk", "genome_build", "out"):
         value = getattr(args, dest)
         if isinstance(value, list) and not value:
             continue
@@ -73,6 +74,6 @@ def run(args, job: str) -> int:
     with spark_for_run(cfg.out, args.spark_conf, spark_overrides(args)) as spark:
         result = run_scan(cfg, spark)
     print(f"{result.out}: {result.n_variants} variants x {result.n_traits_tested} traits "
-          f"({result.n_traits_skipped} not tested; see results.json), {result.blocks_run} of "
-          f"{result.blocks_total} blocks run")
+          f"({result.n_traits_skipped} not tested; see results.json), {result.tasks_run} of "
+          f"{result.tasks_total} tasks run")
     return 0

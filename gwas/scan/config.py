@@ -16,6 +16,7 @@ the key named, before any work starts. Paths are resolved against the YAML file'
     min_maf: 0.01                        # variant filters (any of min_maf, min_info, min_call_rate,
     regions: ["1:1-5000000"]             #   regions, variant_ids, variant_ids_file)
     block_size: 5000                     # variants per Spark task
+    trait_chunk: 50                      # traits per Spark task (PheWAS: traits spread over tasks)
     genome_build: GRCh37                 # the store's coordinates, recorded for publishing
     out: gwas-results
 """
@@ -55,6 +56,7 @@ class ScanConfig:
     variant_ids: list[str] = field(default_factory=list)
     variant_ids_file: str | None = None
     block_size: int = 5000
+    trait_chunk: int = 50                    # traits per task at most
     genome_build: str | None = None          # GRCh37 or GRCh38: recorded for publishing
 
     def to_dict(self) -> dict:
@@ -69,7 +71,7 @@ KEYS: dict[str, tuple] = {
     "binary_test": (str,), "firth_threshold": (float, int), "firth_p": (str,), "min_cases": (int,),
     "min_maf": (float, int, type(None)), "min_info": (float, int, type(None)),
     "min_call_rate": (float, int, type(None)), "regions": (list, str), "variant_ids": (list, str),
-    "variant_ids_file": (str, type(None)), "block_size": (int,),
+    "variant_ids_file": (str, type(None)), "block_size": (int,), "trait_chunk": (int,),
     "genome_build": (str, type(None)),
 }
 PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file")
@@ -150,6 +152,8 @@ def validate(raw: dict, where: str = "configuration") -> ScanConfig:
         raise ConfigError(f"{where}: firth_threshold must be in (0, 1], got {cfg.firth_threshold}")
     if cfg.min_cases < 1:
         raise ConfigError(f"{where}: min_cases must be at least 1, got {cfg.min_cases}")
+    if cfg.trait_chunk < 1:
+        raise ConfigError(f"{where}: trait_chunk must be positive, got {cfg.trait_chunk}")
     if cfg.block_size < 1:
         raise ConfigError(f"{where}: block_size must be positive, got {cfg.block_size}")
     if cfg.genome_build is not None:

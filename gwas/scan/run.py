@@ -4,9 +4,10 @@
    variant filters, split the selected variants into blocks of ``block_size``; record the
    configuration and input checksums (:class:`hubscan.parts.PartTracker`: a rerun with other
    inputs or options is refused rather than mixed).
-2. Blocks: the checked inputs are broadcast once; each Spark task reads its block from the store,
-   runs the kernels (:mod:`gwas.scan.block`), writes one Parquet file per trait atomically and then
-   its completion marker. Spark retries a failed task; a rerun skips finished blocks and, since
+2. Tasks: every variant block x trait chunk (``trait_chunk`` traits at most, so that a PheWAS of
+   a few variants still spreads over the cluster). The checked inputs are broadcast once; each
+   Spark task reads its block from the store, runs the kernels (:mod:`gwas.scan.block`) for its
+   traits, writes one Parquet file per trait atomically and then its completion marker. Spark retries a failed task; a rerun skips finished blocks and, since
    every block is a pure function of its inputs, gives byte-identical files.
 3. Finalise: every (trait, block) file is checked, ``results.json`` (configuration, software
    versions, input checksums, per-trait counts and status) and then ``_SUCCESS`` are written.
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from gwas.results.store import finalise_results, write_block
-from gwas.scan.block import TestOptions, run_block
+from gwas.scan.block import TestOptions, run_block, trait_chunks
 from gwas.scan.config import ScanConfig
 from gwas.scan.inputs import ScanInputs, prepare_inputs
 from gwas.store.reader import GenotypeStore
@@ -41,8 +42,8 @@ class ScanResult:
     n_variants: int
     n_traits_tested: int
     n_traits_skipped: int
-    blocks_run: int
-    blocks_total: int
+    tasks_run: int      # tasks (variant block x trait chunk) run now
+    tasks_total: int
 
 
 def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
@@ -69,6 +70,13 @@ def plan_blocks(index: np.ndarray, block_size: int) -> list[tuple[str, np.ndarra
     return [(f"block-{k:06d}", index[a:a + block_size]) for k, a in enumerate(range(0, len(index), block_size))]
 
 
+def plan_tasks(blocks, n_chunks: int) -> list[tuple[str, str, np.ndarray, int]]:
+    """(task name, block name, variant indexes, trait chunk) for every block x trait chunk."""
+    if n_chunks == 1:
+        return [(name, name, index, 0) for name, index in blocks]
+    return [(f"{name}.traits-{c:04d}", name, index, c) for name, index in blocks for c in range(n_chunks)]
+
+
 def software_versions() -> dict[str, str]:
     import numba
     import pyarrow
@@ -85,13 +93,13 @@ def software_versions() -> dict[str, str]:
 
 
 def _block_task(out: str, tracker_args: tuple, store_path: str, options: TestOptions, inputs: ScanInputs,
-                block: tuple[str, np.ndarray]) -> tuple[str, int]:
-    name, index = block
-    tables = run_block(store_path, index, inputs, options)
-    rows = write_block(out, name, tables)
+                chunks: list, task: tuple[str, str, np.ndarray, int]) -> tuple[str, int]:
+    name, block, index, chunk = task
+    tables = run_block(store_path, index, inputs, options, chunks[chunk])
+    rows = write_block(out, block, tables)
     PartTracker(*tracker_args).mark_done(name, {"variants": len(index), "first": int(index[0]),
                                                 "last": int(index[-1]), "rows": sum(rows.values())})
-    return name, len(index)
+    return name, len(index) * sum(len(g.traits) for g in chunks[chunk])
 
 
 def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
@@ -101,6 +109,8 @@ def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
     index = select_variants(cfg, store)
     out = prepare_output_dir(cfg.out)
     blocks = plan_blocks(index, cfg.block_size)
+    chunks = trait_chunks(inputs.groups, cfg.trait_chunk)
+    tasks = plan_tasks(blocks, len(chunks))
     options = TestOptions.of(cfg)
     tracker_args = (str(out), cfg.job, {"config": cfg.to_dict(), "inputs": inputs.inputs})
     tracker = PartTracker(*tracker_args)
@@ -108,33 +118,37 @@ def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
     tested, skipped = len(inputs.tested), len(inputs.trait_names) - len(inputs.tested)
     if tracker.complete:
         log.info("%s: the scan is complete already", out)
-        return ScanResult(out, len(index), tested, skipped, 0, len(blocks))
-    pending = [b for b in blocks if not tracker.is_done(b[0])]
-    log.info("%s: %d variants x %d traits (%d skipped) x %d samples, %d covariates; %d blocks (%d to run)",
-             cfg.job, len(index), tested, skipped, len(inputs.sample_columns), len(inputs.covariate_names),
-             len(blocks), len(pending))
+        return ScanResult(out, len(index), tested, skipped, 0, len(tasks))
+    pending = [t for t in tasks if not tracker.is_done(t[0])]
+    log.info("%s: %d variants x %d traits (%d skipped) x %d samples, %d covariates; %d blocks x %d trait chunks "
+             "(%d tasks to run)", cfg.job, len(index), tested, skipped, len(inputs.sample_columns),
+             len(inputs.covariate_names), len(blocks), len(chunks), len(pending))
     store_path = str(Path(cfg.genotypes).resolve())
     if pending and spark is not None:
-        _run_on_spark(spark, pending, str(out), tracker_args, store_path, options, inputs, len(index))
+        _run_on_spark(spark, pending, str(out), tracker_args, store_path, options, inputs, chunks)
     elif pending:
-        progress = Progress("variants", total=sum(len(b[1]) for b in pending))
-        for block in pending:
-            progress.advance(_block_task(str(out), tracker_args, store_path, options, inputs, block)[1])
+        progress = Progress("variant x trait tests", total=sum(_size(t, chunks) for t in pending))
+        for task in pending:
+            progress.advance(_block_task(str(out), tracker_args, store_path, options, inputs, chunks, task)[1])
         progress.finish()
-    names = [b[0] for b in blocks]
-    missing = tracker.pending(names)
+    missing = tracker.pending([t[0] for t in tasks])
     if missing:
-        raise InputError(f"{out}: blocks {', '.join(missing[:5])} did not finish")
+        raise InputError(f"{out}: tasks {', '.join(missing[:5])} did not finish")
+    names = [b[0] for b in blocks]
     metadata = {"job": cfg.job, "genome_build": cfg.genome_build, "created_by": f"hubscan {__version__}", "software": software_versions(),
                 "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
                 "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}
     finalise_results(out, metadata, names, inputs.tested)
     log.info("%s: results in %s", cfg.job, out)
-    return ScanResult(out, len(index), tested, skipped, len(pending), len(blocks))
+    return ScanResult(out, len(index), tested, skipped, len(pending), len(tasks))
 
 
-def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs, n_variants) -> None:
+def _size(task, chunks) -> int:
+    return len(task[2]) * sum(len(g.traits) for g in chunks[task[3]])
+
+
+def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs, chunks) -> None:
     """Blocks as Spark tasks; progress from the completion markers, polled while the job runs."""
     import threading
 
@@ -144,10 +158,10 @@ def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs
     shared = sc.broadcast(inputs)
     sc.setJobDescription(f"hubscan scan: {len(pending)} variant blocks")
     rdd = sc.parallelize(pending, len(pending)).map(
-        lambda b: _block_task(out, tracker_args, store_path, options, shared.value, b))
+        lambda t: _block_task(out, tracker_args, store_path, options, shared.value, chunks, t))
     tracker = PartTracker(*tracker_args)
-    sizes = {name: len(index) for name, index in pending}
-    progress = Progress("variants", total=sum(sizes.values()))
+    sizes = {t[0]: _size(t, chunks) for t in pending}
+    progress = Progress("variant x trait tests", total=sum(sizes.values()))
     stop = threading.Event()
 
     def watch():
