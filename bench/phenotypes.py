@@ -138,7 +138,7 @@ def main() -> None:
     matrix = (root / "out" / "traits.parquet").stat().st_size
     rows = [("hubscan phenotypes", wall, peak)]
     if args.phetk_python and args.phetk_map:
-        pw, pp, _ = run_measured([args.phetk_python, "-c", PHETK, str(data["events"]), str(args.phetk_map),
+        pw, pp, _ = run_measured_bytes([args.phetk_python, "-c", PHETK, str(data["events"]), str(args.phetk_map),
                                   str(root / "phetk_counts.tsv")], {**os.environ, "OPENBLAS_NUM_THREADS": "1"})
         rows.append(("PheTK count_phecode (counts only)", pw, pp))
     print(f"\n{'tool':<36} {'wall s':>8} {'peak RSS GiB':>13} {'events/s':>12}")

@@ -11,29 +11,40 @@ from hubscan.errors import InputError
 COLLINEAR_TOLERANCE = 1e-8
 
 
-def check_inputs(dosage, traits, covariates, add_intercept: bool):
-    """Arrays as float64: dosage (variants, samples), traits (samples, traits), design
-    (samples, k) with the intercept first when ``add_intercept``; rows of covariates with a
-    missing value are excluded from every trait (as Hail drops samples lacking a covariate)."""
+def as_dosage(dosage, n_samples: int | None = None) -> np.ndarray:
+    """dosage as float64 (variants, samples), checked against ``n_samples`` when given."""
     dosage = np.asarray(dosage, dtype=np.float64)
     if dosage.ndim == 1:
         dosage = dosage[None, :]
+    if dosage.ndim != 2:
+        raise InputError("dosage must be (variants, samples) and traits (samples, traits)")
+    if n_samples is not None and dosage.shape[1] != n_samples:
+        raise InputError(f"traits have {n_samples} samples, dosages {dosage.shape[1]}")
+    return dosage
+
+
+def check_traits(traits, covariates, add_intercept: bool, n: int | None = None):
+    """Arrays as float64: traits (samples, traits), design (samples, k) with the intercept first
+    when ``add_intercept``, and the rows whose covariates are all present (rows with a missing
+    covariate are excluded from every trait, as Hail drops samples lacking a covariate); ``n`` the
+    dosages' sample count when known."""
     traits = np.asarray(traits, dtype=np.float64)
     if traits.ndim == 1:
         traits = traits[:, None]
-    if dosage.ndim != 2 or traits.ndim != 2:
+    if traits.ndim != 2:
         raise InputError("dosage must be (variants, samples) and traits (samples, traits)")
-    n = dosage.shape[1]
-    if traits.shape[0] != n:
+    if n is not None and traits.shape[0] != n:
         raise InputError(f"traits have {traits.shape[0]} samples, dosages {n}")
+    label = "traits" if n is None else "dosages"
+    n = traits.shape[0]
     cov = np.empty((n, 0)) if covariates is None else np.asarray(covariates, dtype=np.float64)
     if cov.ndim == 1:
         cov = cov[:, None]
     if cov.shape[0] != n:
-        raise InputError(f"covariates have {cov.shape[0]} samples, dosages {n}")
+        raise InputError(f"covariates have {cov.shape[0]} samples, {label} {n}")
     design = np.column_stack([np.ones(n), cov]) if add_intercept else cov
     cov_ok = np.isfinite(design).all(axis=1)
-    return dosage, traits, design, cov_ok
+    return traits, design, cov_ok
 
 
 def mask_groups(traits: np.ndarray, cov_ok: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -52,14 +63,15 @@ def full_rank(design: np.ndarray) -> bool:
     return design.shape[1] == 0 or np.linalg.matrix_rank(design) == design.shape[1]
 
 
-def genotype_checks(filled: np.ndarray, residual_ss: np.ndarray) -> np.ndarray:
-    """Error code per variant from the imputed genotypes of the tested samples and the residual sum
-    of squares after projecting out the covariates: MONOMORPHIC, COLLINEAR or OK."""
+def genotype_checks(total: np.ndarray, total_sq: np.ndarray, constant: np.ndarray, residual_ss: np.ndarray,
+                    n: int) -> np.ndarray:
+    """Error code per variant from the sums over the tested samples of the imputed genotypes
+    (``total``, ``total_sq``), whether they are ``constant``, and the residual sum of squares after
+    projecting out the covariates: MONOMORPHIC, COLLINEAR or OK."""
     from gwas.assoc.results import ErrorCode
 
-    centred_ss = ((filled - filled.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    codes = np.zeros(filled.shape[0], dtype=np.int8)
-    constant = np.ptp(filled, axis=1) == 0 if filled.shape[1] else np.ones(filled.shape[0], bool)
+    centred_ss = total_sq - total * total / max(n, 1)
+    codes = np.zeros(total.shape[0], dtype=np.int8)
     codes[residual_ss <= COLLINEAR_TOLERANCE * np.maximum(centred_ss, 1e-300)] = ErrorCode.COLLINEAR
     codes[constant] = ErrorCode.MONOMORPHIC
     return codes

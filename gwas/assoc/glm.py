@@ -18,16 +18,23 @@ Tests (``test=``):
   SE ≈ 1/sqrt(V) (U the score, V its variance at the null fit); ``"wald"`` (plink2's): the Wald test.
 
 Every result carries converged / exploded / iterations and an :class:`ErrorCode` instead of a
-silent NaN. Null models (covariates only) are fitted once per trait.
+silent NaN. Null models (covariates only) are fitted once per trait: :func:`logistic_model` /
+:func:`poisson_model` keep them for every block of variants (``model.test(dosage)``). Firth fits
+run in the Numba kernel :func:`gwas.kernels.firth.firth_block` (in parallel over variants, the
+constrained null fit of the penalized LRT included; with ``firth_p="wald"`` that null fit is
+skipped and the full fit starts from the covariates-only fit).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from gwas.assoc.design import check_inputs, full_rank, genotype_checks, mask_groups
+from gwas.assoc.design import as_dosage, check_traits, full_rank, genotype_checks, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p
-from gwas.kernels.glm import LOGISTIC, POISSON, firth_block, newton_fit, wald_lrt_block
+from gwas.kernels.firth import firth_block
+from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, variant_sums, wald_lrt_block
 from gwas.kernels.impute import mean_impute
 from hubscan.errors import ConfigError, InputError
 
@@ -42,40 +49,101 @@ def logistic_regression(dosage, traits, covariates=None, test: str = "wald", add
 
     dosage (variants, samples); traits (samples, traits) or (samples,); covariates (samples, k) or
     None (intercept added unless ``add_intercept=False``). n_cases / n_controls count the tested samples.
+    To test many blocks of variants, fit the null models once with :func:`logistic_model` and call
+    its ``test(dosage)`` per block (same results).
     """
+    dosage = as_dosage(dosage)
+    return logistic_model(traits, covariates, test, add_intercept, firth_p, fallback_p, fallback_first, max_iter,
+                          firth_max_iter, tol, n_samples=dosage.shape[1]).test(dosage)
+
+
+def poisson_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
+                       max_iter: int = 25, tol: float = 1e-6) -> AssociationResult:
+    """Poisson regression of count traits (non-negative, NaN missing) on each variant (blocks:
+    :func:`poisson_model`)."""
+    dosage = as_dosage(dosage)
+    return poisson_model(traits, covariates, test, add_intercept, max_iter, tol, n_samples=dosage.shape[1]).test(dosage)
+
+
+def logistic_model(traits, covariates=None, test: str = "wald", add_intercept: bool = True, firth_p: str = "lrt",
+                   fallback_p: float = 0.05, fallback_first: str = "score", max_iter: int = 25,
+                   firth_max_iter: int = 100, tol: float = 1e-6, n_samples: int | None = None) -> GlmModel:
+    """The trait side of :func:`logistic_regression` (checks, masks, null fits), done once."""
     if test not in LOGISTIC_TESTS:
         raise ConfigError(f"logistic test must be one of {', '.join(LOGISTIC_TESTS)}, got {test!r}")
     if firth_p not in ("lrt", "wald"):
         raise ConfigError(f"firth_p must be 'lrt' or 'wald', got {firth_p!r}")
     if fallback_first not in ("score", "wald"):
         raise ConfigError(f"fallback_first must be 'score' or 'wald', got {fallback_first!r}")
-    return _glm(dosage, traits, covariates, add_intercept, LOGISTIC, test,
-                dict(firth_p=firth_p, fallback_p=fallback_p, fallback_first=fallback_first, max_iter=max_iter,
-                     firth_max_iter=firth_max_iter, tol=tol))
+    return _model(traits, covariates, add_intercept, LOGISTIC, test,
+                  dict(firth_p=firth_p, fallback_p=fallback_p, fallback_first=fallback_first, max_iter=max_iter,
+                       firth_max_iter=firth_max_iter, tol=tol), n_samples)
 
 
-def poisson_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
-                       max_iter: int = 25, tol: float = 1e-6) -> AssociationResult:
-    """Poisson regression of count traits (non-negative, NaN missing) on each variant."""
+def poisson_model(traits, covariates=None, test: str = "wald", add_intercept: bool = True, max_iter: int = 25,
+                  tol: float = 1e-6, n_samples: int | None = None) -> GlmModel:
+    """The trait side of :func:`poisson_regression` (checks, masks, null fits), done once."""
     if test not in POISSON_TESTS:
         raise ConfigError(f"Poisson test must be one of {', '.join(POISSON_TESTS)}, got {test!r}")
-    return _glm(dosage, traits, covariates, add_intercept, POISSON, test, dict(max_iter=max_iter, tol=tol))
+    return _model(traits, covariates, add_intercept, POISSON, test, dict(max_iter=max_iter, tol=tol), n_samples)
 
 
-def _glm(dosage, traits, covariates, add_intercept, family, test, options) -> AssociationResult:
-    dosage, traits, design, cov_ok = check_inputs(dosage, traits, covariates, add_intercept)
+@dataclass
+class NullFit:
+    """One trait on its samples: y, the covariates c, and either an error ``code`` for every
+    variant or the null (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, an
+    orthonormal basis q of c, c W and (c' W c)⁻¹ (for the score test)."""
+
+    y: np.ndarray
+    c: np.ndarray
+    code: int = ErrorCode.OK
+    n_cases: int = -1
+    b_null: np.ndarray = None
+    ll_null: float = np.nan
+    mu: np.ndarray = None
+    w: np.ndarray = None
+    q: np.ndarray = None
+    cw: np.ndarray = None
+    cwc_inv: np.ndarray = None
+
+
+@dataclass
+class GlmModel:
+    """Null models of every trait, grouped by sample mask (``groups``: sample rows, trait columns,
+    their :class:`NullFit`); ``.test(dosage)`` tests one block of variants."""
+
+    family: int
+    test_name: str
+    options: dict
+    n_samples: int
+    n_traits: int
+    groups: list = field(default_factory=list)
+
+    def test(self, dosage) -> AssociationResult:
+        """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
+        dosage = as_dosage(dosage, self.n_samples)
+        out = AssociationResult.empty(f"{'logistic' if self.family == LOGISTIC else 'poisson'}-{self.test_name}",
+                                      dosage.shape[0], self.n_traits)
+        for rows, cols, fits in self.groups:
+            filled, n_called, alt_count = mean_impute(dosage, rows)
+            out.n[:, cols] = len(rows)
+            out.allele_count[:, cols] = alt_count[:, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
+            for t, fit in zip(cols, fits):
+                _one_trait(filled, fit, self.family, self.test_name, self.options, out, t)
+        return out
+
+
+def _model(traits, covariates, add_intercept, family, test, options, n_samples) -> GlmModel:
+    traits, design, cov_ok = check_traits(traits, covariates, add_intercept, n_samples)
     _check_values(traits, family)
-    out = AssociationResult.empty(f"{'logistic' if family == LOGISTIC else 'poisson'}-{test}",
-                                  dosage.shape[0], traits.shape[1])
+    model = GlmModel(family, test, options, traits.shape[0], traits.shape[1])
     for rows, cols in mask_groups(traits, cov_ok):
-        filled, n_called, alt_count = mean_impute(dosage, rows.astype(np.int64))
-        out.n[:, cols] = len(rows)
-        out.allele_count[:, cols] = alt_count[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
-        for t in cols:
-            _one_trait(filled, traits[rows, t], design[rows], family, test, options, out, t, add_intercept)
-    return out
+        rows = rows.astype(np.int64)
+        c = np.ascontiguousarray(design[rows])
+        model.groups.append((rows, cols, [_null_fit(traits[rows, t], c, family, options, add_intercept) for t in cols]))
+    return model
 
 
 def _check_values(traits: np.ndarray, family: int) -> None:
@@ -87,34 +155,52 @@ def _check_values(traits: np.ndarray, family: int) -> None:
         raise InputError("count traits must hold non-negative integers (or missing)")
 
 
-def _one_trait(g, y, c, family, test, options, out: AssociationResult, t: int, intercept: bool) -> None:
+def _null_fit(y, c, family, options, intercept: bool) -> NullFit:
     n, k = c.shape
+    fit = NullFit(y, c)
     if family == LOGISTIC:
-        out.n_cases[:, t] = int(y.sum())
-        out.n_controls[:, t] = int(n - y.sum())
-        if y.sum() == 0 or y.sum() == n:
-            out.error_code[:, t] = ErrorCode.ONE_CLASS
-            return
+        fit.n_cases = int(y.sum())
+        if fit.n_cases in (0, n):
+            fit.code = ErrorCode.ONE_CLASS
+            return fit
     if n <= k + 1:
-        out.error_code[:, t] = ErrorCode.TOO_FEW_SAMPLES
-        return
-    if not full_rank(c):
-        out.error_code[:, t] = ErrorCode.COVARIATES_SINGULAR
-        return
-    q = np.linalg.qr(c)[0] if k else np.empty((n, 0))
-    residual = g - (g @ q) @ q.T
-    codes = genotype_checks(g, np.einsum("ij,ij->i", residual, residual))
+        fit.code = ErrorCode.TOO_FEW_SAMPLES
+    elif not full_rank(c):
+        fit.code = ErrorCode.COVARIATES_SINGULAR
+    if fit.code:
+        return fit
     b0 = np.zeros(k)
     if intercept and k:
         mean = y.mean()
         b0[0] = np.log(mean / (1 - mean)) if family == LOGISTIC else np.log(mean)
-    b_null, _, ll_null, _, converged, _ = newton_fit(c, y, b0, family, options["max_iter"], options["tol"])
+    fit.b_null, _, fit.ll_null, _, converged, _ = newton_fit(c, y, b0, family, options["max_iter"], options["tol"])
     if not converged:
-        out.error_code[:, t] = ErrorCode.NOT_CONVERGED
+        fit.code = ErrorCode.NOT_CONVERGED
+        return fit
+    eta = c @ fit.b_null
+    fit.mu = 1 / (1 + np.exp(-eta)) if family == LOGISTIC else np.exp(eta)
+    fit.w = fit.mu * (1 - fit.mu) if family == LOGISTIC else fit.mu
+    fit.q = np.linalg.qr(c)[0] if k else np.empty((n, 0))
+    fit.cw = c * fit.w[:, None]
+    fit.cwc_inv = np.linalg.inv(c.T @ fit.cw)
+    return fit
+
+
+def _one_trait(g, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
+    n = len(fit.y)
+    if family == LOGISTIC:
+        out.n_cases[:, t] = fit.n_cases
+        out.n_controls[:, t] = n - fit.n_cases
+    if fit.code:
+        out.error_code[:, t] = fit.code
         return
+    c, y, b_null = fit.c, fit.y, fit.b_null
+    sums = variant_sums(g, fit.w, y - fit.mu)
+    gq = g @ fit.q
+    codes = genotype_checks(sums[0], sums[1], sums[4], sums[1] - np.einsum("ij,ij->i", gq, gq), n)
     first = options.get("fallback_first") if test == "firth-fallback" else None
     if test == "score" or first == "score":
-        u, v = _score(c, g, y, b_null, family)
+        u, v = _score(fit, g, sums)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = u * u / v
             beta, se = (u / v, 1 / np.sqrt(v)) if first else (np.nan, np.nan)
@@ -126,7 +212,7 @@ def _one_trait(g, y, c, family, test, options, out: AssociationResult, t: int, i
                 _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
     elif test in ("wald", "lrt", "firth-fallback"):
         beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, family, options["max_iter"], options["tol"])
-        stat = (beta / se) if test != "lrt" else 2.0 * (ll - ll_null)
+        stat = (beta / se) if test != "lrt" else 2.0 * (ll - fit.ll_null)
         p, nlp = chi2_1df_p(stat ** 2 if test != "lrt" else stat)
         _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes)
         if test == "firth-fallback":
@@ -138,7 +224,8 @@ def _one_trait(g, y, c, family, test, options, out: AssociationResult, t: int, i
 
 
 def _firth(out, t, c, g, y, b_null, options, codes, where) -> None:
-    beta, se, chi2, iters, conv, expl = firth_block(c, g, y, b_null, options["firth_max_iter"], options["tol"])
+    beta, se, chi2, iters, conv, expl = firth_block(c, np.ascontiguousarray(g), y, b_null, options["firth_max_iter"],
+                                                    options["tol"], options["firth_p"] == "lrt")
     if options["firth_p"] == "wald":
         stat = beta / se
         p, nlp = chi2_1df_p(stat ** 2)
@@ -165,15 +252,8 @@ def _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes, where=slice
     out.iterations[where, t] = np.broadcast_to(iters, ok.shape)
 
 
-def _score(c, g, y, b_null, family) -> tuple[np.ndarray, np.ndarray]:
+def _score(fit: NullFit, g, sums) -> tuple[np.ndarray, np.ndarray]:
     """Score U of each variant at the null fit and its variance V = 1 / [F⁻¹]_gg (the Rao
-    statistic is U² / V)."""
-    eta = c @ b_null
-    mu = 1 / (1 + np.exp(-eta)) if family == LOGISTIC else np.exp(eta)
-    w = mu * (1 - mu) if family == LOGISTIC else mu
-    u = g @ (y - mu)
-    wg = g * w
-    gwg = np.einsum("ij,ij->i", g, wg)
-    cwg = wg @ c  # (variants, k)
-    a = np.linalg.inv(c.T @ (c * w[:, None]))
-    return u, gwg - np.einsum("ij,jk,ik->i", cwg, a, cwg)
+    statistic is U² / V): U = g'(y - mu), V = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg)."""
+    cwg = g @ fit.cw  # (variants, k)
+    return sums[3], sums[2] - np.einsum("ij,jk,ik->i", cwg, fit.cwc_inv, cwg)

@@ -18,11 +18,13 @@ sigma² = (<y_r, y_r> - beta <g_r, y_r>) / (n - k - 1), SE = sqrt(sigma² / <g_r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from gwas.assoc.design import COLLINEAR_TOLERANCE, check_inputs, full_rank, mask_groups
+from gwas.assoc.design import COLLINEAR_TOLERANCE, as_dosage, check_traits, full_rank, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
-from gwas.kernels.linear import linear_statistics
+from gwas.kernels.linear import linear_statistics, square_sums
 
 
 def linear_regression(dosage, traits, covariates=None, add_intercept: bool = True) -> AssociationResult:
@@ -32,28 +34,60 @@ def linear_regression(dosage, traits, covariates=None, add_intercept: bool = Tru
     traits: (samples, traits) or (samples,), NaN = not in this trait's analysis.
     covariates: (samples, k) or None; an intercept column is added first unless
     ``add_intercept=False``. Returns an :class:`AssociationResult` (statistic = t).
+    To test many blocks of variants, prepare the traits once with :func:`linear_model` and call
+    its ``test(dosage)`` per block (same results).
     """
-    dosage, traits, design, cov_ok = check_inputs(dosage, traits, covariates, add_intercept)
-    n_var, n_tr = dosage.shape[0], traits.shape[1]
-    out = AssociationResult.empty("linear", n_var, n_tr)
-    out.converged[:] = True
+    dosage = as_dosage(dosage)
+    traits, design, cov_ok = check_traits(traits, covariates, add_intercept, dosage.shape[1])
+    return _prepare(traits, design, cov_ok).test(dosage)
+
+
+def linear_model(traits, covariates=None, add_intercept: bool = True) -> LinearModel:
+    """The trait side of :func:`linear_regression` (masks, covariate bases, residualised traits),
+    computed once; ``.test(dosage)`` then runs one block of variants."""
+    return _prepare(*check_traits(traits, covariates, add_intercept))
+
+
+@dataclass
+class LinearModel:
+    """Per distinct sample mask p (``patterns[p]`` = (sample rows, trait columns)): the mask
+    (``masks[:, p]``), an orthonormal basis of the covariates on those samples (``bases``, zero
+    elsewhere), whether it can be tested (``usable``, else ``mask_codes[p]``), and every trait
+    residualised on its basis (``y_r``, zero outside its samples)."""
+
+    n_traits: int
+    k: int
+    patterns: list
+    masks: np.ndarray
+    bases: np.ndarray
+    y_r: np.ndarray
+    usable: np.ndarray
+    mask_codes: np.ndarray
+    right: np.ndarray  # [y_r | masks | bases]: what the genotypes are multiplied by
+    full_masks: np.ndarray  # masks holding every sample
+
+    def test(self, dosage) -> AssociationResult:
+        """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
+        return _test(self, as_dosage(dosage, self.masks.shape[0]))
+
+
+def _prepare(traits, design, cov_ok) -> LinearModel:
+    n_tr = traits.shape[1]
     patterns = mask_groups(traits, cov_ok)
     n_samples, k = design.shape
-    # Per pattern p: its sample mask, an orthonormal basis Q_p of the covariates on those samples
-    # (zero elsewhere), and each trait residualised on Q_p (zero outside its samples).
     masks = np.zeros((n_samples, len(patterns)))
     bases = np.zeros((n_samples, len(patterns) * k))
     y_r = np.zeros((n_samples, n_tr))
     usable = np.zeros(len(patterns), bool)
+    codes = np.zeros(len(patterns), np.int8)
     for p, (rows, cols) in enumerate(patterns):
         masks[rows, p] = 1.0
         c = design[rows]
-        out.n[:, cols] = len(rows)
         if len(rows) - k - 1 <= 0:
-            out.error_code[:, cols] = ErrorCode.TOO_FEW_SAMPLES
+            codes[p] = ErrorCode.TOO_FEW_SAMPLES
             continue
         if not full_rank(c):
-            out.error_code[:, cols] = ErrorCode.COVARIATES_SINGULAR
+            codes[p] = ErrorCode.COVARIATES_SINGULAR
             continue
         usable[p] = True
         y = traits[np.ix_(rows, cols)]
@@ -62,17 +96,36 @@ def linear_regression(dosage, traits, covariates=None, add_intercept: bool = Tru
             bases[rows, p * k:(p + 1) * k] = q
             y = y - q @ (q.T @ y)
         y_r[np.ix_(rows, cols)] = y
-    missing = np.isnan(dosage)
-    any_missing = bool(missing.any())
+    right = np.ascontiguousarray(np.hstack([y_r, masks, bases]))
+    return LinearModel(n_tr, k, patterns, masks, bases, y_r, usable, codes, right, masks.all(axis=0))
+
+
+def _test(model: LinearModel, dosage: np.ndarray) -> AssociationResult:
+    n_var, n_tr, k, patterns = dosage.shape[0], model.n_traits, model.k, model.patterns
+    masks, y_r, usable = model.masks, model.y_r, model.usable
+    out = AssociationResult.empty("linear", n_var, n_tr)
+    out.converged[:] = True
+    for p, (rows, cols) in enumerate(patterns):
+        out.n[:, cols] = len(rows)
+        if not model.usable[p]:
+            out.error_code[:, cols] = model.mask_codes[p]
+    row_sq, row_missing = square_sums(dosage)
+    any_missing = bool(row_missing.any())
+    missing = np.isnan(dosage) if any_missing else None
     g0 = np.where(missing, 0.0, dosage) if any_missing else dosage
     # Every sum the statistics need, as matrix products over all samples at once (the products
     # with the missing-call indicator vanish when no call is missing).
-    right = np.hstack([y_r, masks, bases])
+    right = model.right
     g_prod = g0 @ right
     m_prod = missing.astype(np.float64) @ right if any_missing else np.zeros_like(g_prod)
     sum_called = g_prod[:, n_tr:n_tr + len(patterns)]  # sum of called dosages in each mask
     n_missing = m_prod[:, n_tr:n_tr + len(patterns)]
-    sum_sq = (g0 * g0) @ masks
+    full = model.full_masks
+    sum_sq = np.empty((n_var, masks.shape[1]))
+    if full.any():  # masks with every sample: row sums of squares without a squared copy
+        sum_sq[:, full] = row_sq[:, None]
+    if not full.all():
+        sum_sq[:, ~full] = (g0 * g0) @ masks[:, ~full]
     for p, (rows, cols) in enumerate(patterns):
         n = len(rows)
         called = n - n_missing[:, p]

@@ -1,5 +1,5 @@
 """hubscan's regressions against Hail's linear_regression_rows and logistic_regression_rows
-(wald, lrt, score, firth) on the same simulated data (500 samples x 200 variants, 2 covariates,
+(wald, lrt, score, firth) and poisson_regression_rows (wald, lrt, score) on the same simulated data (500 samples x 200 variants, 2 covariates,
 some missing genotypes: both mean-impute). Hail's ML fits stop at tol 1e-6 keeping the last
 coefficients, an error of up to ~1e-6 in beta, where hubscan's ML fits take that last step (see
 gwas/kernels/glm.py): Wald and LRT agree to HAIL_ML (relative and absolute), the score test (whose
@@ -9,7 +9,7 @@ HAIL_FIRTH_RTOL."""
 import numpy as np
 import pytest
 
-from gwas.assoc import linear_regression, logistic_regression
+from gwas.assoc import linear_regression, logistic_regression, poisson_regression
 
 N, M = 500, 200
 HAIL_LINEAR_RTOL = 1e-8
@@ -78,3 +78,35 @@ def test_logistic_matches_hail(hail, data, matrix_table, test):
     assert np.allclose(ours.p_value[:, 0], theirs["p_value"], rtol=rtol, atol=atol, equal_nan=True), test
     if test != "score":
         assert np.allclose(ours.beta[:, 0], theirs["beta"], rtol=rtol, atol=atol / 10, equal_nan=True), test
+
+
+@pytest.fixture(scope="module")
+def counts(data):
+    """A count trait on the same samples: log E[y] = 0.2 signal + covariates + log 1.5."""
+    g, cov, _, _ = data
+    rng = np.random.default_rng(12)
+    signal = np.nan_to_num(g[:3], nan=0.5).sum(axis=0)
+    return rng.poisson(np.exp(0.2 * signal + cov @ [0.2, -0.1] + np.log(1.5))).astype(float)
+
+
+@pytest.mark.parametrize("test", ["wald", "lrt", "score"])
+def test_poisson_matches_hail(hail, data, matrix_table, counts, test):
+    """Hail's Poisson fit has the same stopping rule as its logistic one (tol 1e-6, last
+    coefficients kept): the same tolerances as the logistic tests, HAIL_ML for Wald and LRT,
+    HAIL_SCORE_RTOL for the score test."""
+    hl = hail
+    g, cov, _, _ = data
+    mt = matrix_table.annotate_cols(n=hl.literal(counts.tolist())[matrix_table.col_idx])
+    ht = hl.poisson_regression_rows(test=test, y=mt.n, x=mt.x, covariates=[1.0, mt.c1, mt.c2])
+    stat = "z_stat" if test == "wald" else "chi_sq_stat"
+    fields = [stat, "p_value"] + (["beta", "standard_error"] if test == "wald" else ["beta"] if test == "lrt" else [])
+    theirs = _collect(ht, fields)
+    ours = poisson_regression(g, counts, cov, test=test)
+    rtol, atol = (HAIL_SCORE_RTOL, 1e-12) if test == "score" else (HAIL_ML, HAIL_ML)
+    assert (ours.error_code[:, 0] == 0).all() and np.isfinite(theirs[stat]).all()
+    assert np.allclose(ours.statistic[:, 0], theirs[stat], rtol=rtol, atol=atol), test
+    assert np.allclose(ours.p_value[:, 0], theirs["p_value"], rtol=rtol, atol=atol), test
+    if test != "score":
+        assert np.allclose(ours.beta[:, 0], theirs["beta"], rtol=rtol, atol=atol / 10), test
+    if test == "wald":
+        assert np.allclose(ours.standard_error[:, 0], theirs["standard_error"], rtol=rtol, atol=atol / 10)

@@ -27,7 +27,8 @@ def test_mean_impute_matches_numpy(n_var, n_samp, missing, seed):
 
 
 def test_glm_kernels_run_as_plain_python():
-    from gwas.kernels.glm import LOGISTIC, firth_fit, newton_fit
+    from gwas.kernels.firth import firth_fit
+    from gwas.kernels.glm import LOGISTIC, newton_fit
 
     rng = np.random.default_rng(1)
     X = np.column_stack([np.ones(200), rng.standard_normal(200)])
@@ -143,3 +144,112 @@ def test_linear_statistics_kernel_matches_numpy():
     for impl in (linear_statistics, linear_statistics.py_func):
         for got, want in zip(impl(gy, gg, yy, df, ok), linear_statistics_reference(gy, gg, yy, df, ok)):
             assert np.allclose(got, want, equal_nan=True, rtol=1e-13)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(20, 120), st.integers(0, 3), st.floats(0.05, 0.5), st.booleans(), st.integers(0, 2**31 - 1))
+def test_firth_block_matches_numpy_qr_fits(n, k, prevalence, null_fit, seed):
+    """The Numba Firth kernel (Cholesky, compiled and as plain Python) against the NumPy QR fits
+    (firth_fit_reference): same coefficients, penalized LRT, SE, iterations and flags."""
+    from gwas.kernels.firth import firth_block, firth_fit_reference
+
+    rng = np.random.default_rng(seed)
+    C = np.column_stack([np.ones(n), rng.standard_normal((n, k))])
+    y = (rng.random(n) < prevalence).astype(float)
+    if y.sum() in (0, n):
+        y[0] = 1 - y[0]
+    G = rng.binomial(2, rng.uniform(0.02, 0.5, 6)[:, None], (6, n)).astype(float)
+    G[0] = 2 * y  # complete separation: the full fit runs far out or explodes
+    b_null = np.zeros(k + 1)
+    want = {name: [] for name in ("beta", "se", "chi2", "iters", "conv", "expl")}
+    for g in G:
+        X = np.column_stack([C, g])
+        start, ll_null = np.r_[b_null, 0.0], np.nan
+        if null_fit:
+            start, ll_null, it, conv, expl = firth_fit_reference(X, y, start, k + 1, 60, 1e-6)
+            if not conv:
+                for name, value in zip(want, (np.nan, np.nan, np.nan, it, False, expl)):
+                    want[name].append(value)
+                continue
+        b, ll, it, conv, expl = firth_fit_reference(X, y, start, k + 2, 60, 1e-6)
+        with np.errstate(over="ignore"):
+            mu = 1 / (1 + np.exp(-(X @ b)))
+        se = np.sqrt(np.linalg.inv(X.T @ (X * (mu * (1 - mu))[:, None]))[-1, -1]) if conv else np.nan
+        for name, value in zip(want, (b[-1] if conv else np.nan, se, 2 * (ll - ll_null) if conv else np.nan,
+                                      it, conv, expl)):
+            want[name].append(value)
+    for impl in (firth_block, firth_block.py_func):
+        got = dict(zip(want, impl(C, G, y, b_null, 60, 1e-6, null_fit)))
+        assert np.array_equal(got["conv"], want["conv"]) and np.array_equal(got["expl"], want["expl"])
+        assert np.array_equal(got["iters"], want["iters"])
+        for name in ("beta", "se", "chi2"):
+            assert np.allclose(got[name], want[name], rtol=1e-7, atol=1e-9, equal_nan=True), name
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 40), st.integers(0, 2**31 - 1))
+def test_variant_sums_kernel_matches_numpy(n_var, n_samp, seed):
+    from gwas.kernels.glm import variant_sums, variant_sums_reference
+
+    rng = np.random.default_rng(seed)
+    G = rng.integers(0, 3, (n_var, n_samp)).astype(float)
+    G[0] = 1.0  # constant
+    w, r = rng.uniform(0, 0.25, n_samp), rng.standard_normal(n_samp)
+    want = variant_sums_reference(G, w, r)
+    for impl in (variant_sums, variant_sums.py_func):
+        for got, ref in zip(impl(G, w, r), want):
+            assert np.allclose(got, ref, rtol=1e-12, atol=1e-12) and got.shape == ref.shape
+
+
+def test_prepared_models_give_the_same_results_block_by_block():
+    """linear_model / logistic_model / poisson_model: the trait side once, then blocks of
+    variants; the same as one call on all variants (to 1e-12 relative: BLAS sums a block's products
+    in an order that depends on its shape), and identical on any thread count (Firth kernel)."""
+    import numba
+
+    from gwas.assoc.glm import logistic_model, poisson_model
+    from gwas.assoc.linear import linear_model
+
+    rng = np.random.default_rng(8)
+    n, m = 400, 60
+    g = rng.binomial(2, rng.uniform(0.05, 0.5, m)[:, None], (m, n)).astype(float)
+    g[rng.random(g.shape) < 0.03] = np.nan
+    cov = rng.standard_normal((n, 2))
+    quant = rng.standard_normal((n, 3))
+    quant[rng.random(n) < 0.1, 1] = np.nan
+    binary = (rng.random(n) < 0.15).astype(float)
+    counts = rng.poisson(1.2, n).astype(float)
+    cases = [(linear_regression(g, quant, cov), linear_model(quant, cov)),
+             (logistic_regression(g, binary, cov, test="firth-fallback"), logistic_model(binary, cov, test="firth-fallback")),
+             (poisson_regression(g, counts, cov, test="score"), poisson_model(counts, cov, test="score"))]
+    for whole, model in cases:
+        parts = [model.test(g[s:s + 25]) for s in range(0, m, 25)]
+        for name in ("beta", "standard_error", "p_value", "allele_frequency"):
+            assert np.allclose(np.vstack([getattr(p, name) for p in parts]), getattr(whole, name), rtol=1e-12, atol=0,
+                               equal_nan=True), name
+        for name in ("error_code", "n", "firth_used", "converged"):
+            assert np.array_equal(np.vstack([getattr(p, name) for p in parts]), getattr(whole, name)), name
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = logistic_regression(g, binary, cov, test="firth")
+    finally:
+        numba.set_num_threads(threads)
+    two = logistic_regression(g, binary, cov, test="firth")
+    assert np.array_equal(one.beta, two.beta, equal_nan=True) and np.array_equal(one.p_value, two.p_value, equal_nan=True)
+    with pytest.raises(InputError, match="traits have 400 samples, dosages 399"):
+        cases[0][1].test(g[:, :399])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 40), st.floats(0.0, 0.5), st.integers(0, 2**31 - 1))
+def test_square_sums_kernel_matches_numpy(n_var, n_samp, missing, seed):
+    from gwas.kernels.linear import square_sums, square_sums_reference
+
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(0, 2, (n_var, n_samp))
+    d[rng.random(d.shape) < missing] = np.nan
+    want = square_sums_reference(d)
+    for impl in (square_sums, square_sums.py_func):
+        got = impl(d)
+        assert np.allclose(got[0], want[0], rtol=1e-12, atol=0) and np.array_equal(got[1], want[1])

@@ -1,0 +1,284 @@
+"""Firth's penalized logistic regression for many variants at once (a Numba kernel over variants).
+
+Model: logit P(y = 1) = C c + g beta with the covariates C (samples, k) shared by every variant
+and g one variant's dosages. Firth (1993): the score gains the term X' diag(h (1/2 - mu)) with h
+the diagonal of the hat matrix of W^(1/2) X (X = [C | g], W = diag(mu (1 - mu))), and the
+penalized log-likelihood is l(b) + 1/2 log det(X' W X).
+
+Iteration convention (as Hail's, see :mod:`gwas.kernels.glm`): at iteration i = 1, 2, ... the
+step delta solves I_ff delta = U*_f, with I = X' W X the Fisher information, U* the penalized
+score and f the free coefficients; the fit has converged at iteration i when max |delta| < tol
+(and keeps b, as Hail does), has exploded when a weight w_i is 0, the information is not positive
+definite or the step not finite, and stops unconverged when i reaches max_iter; otherwise b_f += delta.
+
+A *constrained* fit (n_free = k) keeps the variant's coefficient at 0 but uses the whole design in
+the penalty: the null model of the penalized likelihood-ratio test (Heinze & Schemper 2002;
+logistf, Hail). Starts: the constrained fit from [b_null, 0] with b_null the covariates-only ML
+fit, the full fit from the constrained fit (Hail's order); with ``null_fit=False`` (the Wald p of
+the penalized fit, as plink2 reports) the full fit starts from [b_null, 0].
+
+Computation per iteration (p = k + 1), two passes over the samples in cache-sized chunks: (1) mu,
+w, the log-likelihood and I (p(p+1)/2 dot products); then the Cholesky factor L of I (I = L L')
+and 1/2 log det I = sum log L_jj; (2) the hat diagonal h_i = w_i |L^-1 x_i|² by a forward
+substitution vectorised over the chunk's samples, and the penalized score; the step by two
+triangular solves with the leading f x f block of L (the Cholesky factor of I_ff). The SE of
+beta is sqrt([I^-1]_gg) = 1 / L_gg at the kept b. Cost O(n p²) per iteration; no allocation
+inside the variant loop.
+
+Variants run in parallel (``prange`` over fixed chunks); every variant is computed by one thread
+in a fixed order, so results do not depend on the number of threads.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+#: Variants per parallel chunk (buffers are allocated once per chunk).
+CHUNK = 16
+#: Samples per pass chunk: the chunk's rows of X', W X' and L^-1 X' stay in the core's cache.
+SAMPLES = 512
+#: Floating-point reassociation lets the sums over samples use SIMD lanes (deterministic for a
+#: given machine; no other fast-math assumption).
+FAST = {"reassoc", "contract"}
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _state_and_information(Xt, y, b, mu, w, info, wx, eta):
+    """One pass over the samples (in chunks that stay in cache): mu = expit(X b), w = mu (1 - mu),
+    info = X' W X (p x p) and the log-likelihood. Returns (log-likelihood, all w > 0): some w = 0
+    (mu rounded to 0 or 1) leaves the step, whose form divides by sqrt(w), undefined — Hail's fit
+    explodes there too. (Loops index 1-D views from 0 so that they vectorise.)"""
+    p, n = Xt.shape
+    for j in range(p):
+        for m in range(p):
+            info[j, m] = 0.0
+    ll = 0.0
+    positive = True
+    for s in range(0, n, SAMPLES):
+        e = min(n, s + SAMPLES)
+        size = e - s
+        mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
+        for i in range(size):
+            eta[i] = 0.0
+        for j in range(p):
+            bj = b[j]
+            xj = Xt[j, s:e]
+            for i in range(size):
+                eta[i] += xj[i] * bj
+        for i in range(size):
+            m = 1.0 / (1.0 + math.exp(-eta[i]))
+            mu_c[i] = m
+            w_c[i] = m * (1.0 - m)
+        for i in range(size):
+            positive &= w_c[i] > 0.0
+            ll += math.log(y_c[i] * mu_c[i] + (1.0 - y_c[i]) * (1.0 - mu_c[i]))
+        for j in range(p):
+            xj = Xt[j, s:e]
+            wxj = wx[j]
+            for i in range(size):
+                wxj[i] = w_c[i] * xj[i]
+        for j in range(p):
+            wxj = wx[j]
+            for m in range(j, p):
+                xm = Xt[m, s:e]
+                acc = 0.0
+                for i in range(size):
+                    acc += wxj[i] * xm[i]
+                info[j, m] += acc
+    for j in range(p):
+        for m in range(j):
+            info[j, m] = info[m, j]
+    return ll, positive
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _cholesky(a, low):
+    """Lower Cholesky factor of a into low; False when a is not (numerically) positive definite."""
+    p = a.shape[0]
+    for j in range(p):
+        s = a[j, j]
+        for m in range(j):
+            s -= low[j, m] * low[j, m]
+        if not s > 0.0 or not math.isfinite(s):
+            return False
+        d = math.sqrt(s)
+        low[j, j] = d
+        for i in range(j + 1, p):
+            t = a[i, j]
+            for m in range(j):
+                t -= low[i, m] * low[j, m]
+            low[i, j] = t / d
+        for i in range(j):
+            low[i, j] = 0.0
+    return True
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
+    """U*_f = X_f' (y - mu + h (1/2 - mu)) with the hat diagonal h_i = w_i |L^-1 x_i|², one pass
+    over the samples in chunks (z: the chunk of L^-1 X')."""
+    p, n = Xt.shape
+    for j in range(n_free):
+        score[j] = 0.0
+    for s in range(0, n, SAMPLES):
+        e = min(n, s + SAMPLES)
+        size = e - s
+        mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
+        for j in range(p):
+            xj = Xt[j, s:e]
+            zj = z[j]
+            for i in range(size):
+                zj[i] = xj[i]
+            for m in range(j):
+                c = low[j, m]
+                zm = z[m]
+                for i in range(size):
+                    zj[i] -= c * zm[i]
+            inv = 1.0 / low[j, j]
+            for i in range(size):
+                zj[i] *= inv
+        for i in range(size):
+            h[i] = 0.0
+        for j in range(p):
+            zj = z[j]
+            for i in range(size):
+                h[i] += zj[i] * zj[i]
+        for i in range(size):
+            m = mu_c[i]
+            h[i] = y_c[i] - m + w_c[i] * h[i] * (0.5 - m)  # now the penalized residual
+        for j in range(n_free):
+            xj = Xt[j, s:e]
+            acc = 0.0
+            for i in range(size):
+                acc += xj[i] * h[i]
+            score[j] += acc
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step):
+    """Firth fit of the first ``n_free`` coefficients of b (in place), Xt = X' (p, samples).
+    Returns (penalized log-likelihood, iterations, converged, exploded); on convergence ``low`` is
+    the Cholesky factor of the information at the returned b."""
+    p = Xt.shape[0]
+    for it in range(1, max_iter + 1):
+        ll, positive = _state_and_information(Xt, y, b, mu, w, info, wx, eta)
+        if not positive or not _cholesky(info, low):
+            return ll, it, False, True
+        for j in range(p):
+            ll += math.log(low[j, j])  # 1/2 log det(X'WX)
+        _penalized_score(Xt, y, mu, w, low, n_free, z, h, score)
+        # I_ff step = U*_f with I_ff = L_ff L_ff': forward, then back substitution.
+        for j in range(n_free):
+            s = score[j]
+            for m in range(j):
+                s -= low[j, m] * step[m]
+            step[j] = s / low[j, j]
+        largest = 0.0
+        for j in range(n_free - 1, -1, -1):
+            s = step[j]
+            for m in range(j + 1, n_free):
+                s -= low[m, j] * step[m]
+            step[j] = s / low[j, j]
+            if not math.isfinite(step[j]):
+                return ll, it, False, True
+            largest = max(largest, abs(step[j]))
+        if largest < tol:
+            return ll, it, True, False
+        if it == max_iter:
+            return ll, it, False, False
+        for j in range(n_free):
+            b[j] += step[j]
+    return np.nan, 0, False, False
+
+
+@numba.njit(cache=True)
+def _buffers(p, n):
+    """mu, w (samples); wx, z (p x chunk), eta, h (chunk); info, low (p x p); score, step (p)."""
+    return (np.empty(n), np.empty(n), np.empty((p, SAMPLES)), np.empty((p, SAMPLES)), np.empty(SAMPLES),
+            np.empty(SAMPLES), np.empty((p, p)), np.zeros((p, p)), np.empty(p), np.empty(p))
+
+
+@numba.njit(cache=True)
+def firth_fit(X, y, b0, n_free, max_iter, tol):
+    """One Firth-penalized logistic fit of the first ``n_free`` coefficients (the rest stay at b0),
+    X (samples, p). Returns (b, penalized log-likelihood, iterations, converged, exploded)."""
+    Xt = np.ascontiguousarray(X.T)
+    b = b0.astype(np.float64)
+    mu, w, wx, z, eta, h, info, low, score, step = _buffers(X.shape[1], X.shape[0])
+    ll, it, conv, expl = _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step)
+    return b, ll, it, conv, expl
+
+
+@numba.njit(cache=True, parallel=True)
+def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
+    """Firth fits of y ~ C + g for every row g of G (variants, samples); C (samples, k), y 0/1,
+    b_null the covariates-only ML fit. With ``null_fit`` each variant first gets the constrained
+    null fit (g's coefficient 0, full-design penalty) and chi² = 2 (l*_full - l*_null); otherwise
+    chi² is NaN. Returns per variant: beta, se (from the penalized information at beta), chi²,
+    iterations (of the full fit, or of the failed null fit), converged, exploded."""
+    n_var, n = G.shape
+    k = C.shape[1]
+    beta = np.full(n_var, np.nan)
+    se = np.full(n_var, np.nan)
+    chi2 = np.full(n_var, np.nan)
+    iters = np.zeros(n_var, dtype=np.int32)
+    conv = np.zeros(n_var, dtype=np.bool_)
+    expl = np.zeros(n_var, dtype=np.bool_)
+    n_chunks = (n_var + CHUNK - 1) // CHUNK
+    for chunk in numba.prange(n_chunks):
+        mu, w, wx, z, eta, h, info, low, score, step = _buffers(k + 1, n)
+        Xt = np.empty((k + 1, n))  # [C | g]' with g filled per variant
+        for j in range(k):
+            for i in range(n):
+                Xt[j, i] = C[i, j]
+        b = np.empty(k + 1)
+        for v in range(chunk * CHUNK, min(n_var, (chunk + 1) * CHUNK)):
+            for i in range(n):
+                Xt[k, i] = G[v, i]
+            b[:k] = b_null
+            b[k] = 0.0
+            ll_null = np.nan
+            if null_fit:
+                ll_null, itn, cn, en = _firth_iterate(Xt, y, b, k, max_iter, tol, mu, w, wx, z, eta, h, info, low,
+                                                      score, step)
+                if not cn:
+                    iters[v], expl[v] = itn, en
+                    continue
+            ll, it, c, e = _firth_iterate(Xt, y, b, k + 1, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step)
+            iters[v], conv[v], expl[v] = it, c, e
+            if c:
+                beta[v] = b[k]
+                se[v] = 1.0 / low[k, k]
+                chi2[v] = 2.0 * (ll - ll_null)
+    return beta, se, chi2, iters, conv, expl
+
+
+def firth_fit_reference(X, y, b0, n_free, max_iter, tol):
+    """NumPy version of :func:`firth_fit` by the QR decomposition of W^(1/2) X (h = row sums of
+    Q², 1/2 log det I = sum log |R_jj|, step = R_ff^-1 (Q' t)_f with t = W^(-1/2) (y - mu + h (1/2
+    - mu)))."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _firth_fit_reference(X, y, np.array(b0, dtype=np.float64), n_free, max_iter, tol)
+
+
+def _firth_fit_reference(X, y, b, n_free, max_iter, tol):
+    for it in range(1, max_iter + 1):
+        mu = 1.0 / (1.0 + np.exp(-(X @ b)))
+        sqrt_w = np.sqrt(mu * (1.0 - mu))
+        q, r = np.linalg.qr(X * sqrt_w[:, None])
+        h = (q * q).sum(axis=1)
+        ll = np.log(y * mu + (1 - y) * (1 - mu)).sum() + np.log(np.abs(np.diag(r))).sum()
+        rhs = q[:, :n_free].T @ ((y - mu + h * (0.5 - mu)) / sqrt_w)
+        coef = r[:n_free, :n_free]
+        if not np.all(np.isfinite(np.diag(coef))) or np.any(np.diag(coef) == 0):
+            return b, ll, it, False, True
+        delta = np.linalg.solve(coef, rhs)
+        if not np.all(np.isfinite(delta)):
+            return b, ll, it, False, True
+        if np.max(np.abs(delta)) < tol:
+            return b, ll, it, True, False
+        if it == max_iter:
+            return b, ll, it, False, False
+        b[:n_free] += delta
+    return b, np.nan, 0, False, False
