@@ -29,7 +29,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+from bench.measure import load, matmul_rate, run_measured  # noqa: E402
+
 N_COVARIATES = 10
 BLOCK = 2000
 
@@ -158,32 +159,10 @@ def plink2_args(case: str, root: Path, out: Path) -> list[str]:
 
 
 def timed(args: list[str], env=None) -> tuple[float, float, float, str]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of that child process
-    (os.wait4), and its stdout. CPU seconds are what to compare when the machine is shared."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[0]} failed:\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout
-
-
-def load() -> str:
-    return f"{os.getloadavg()[0]:.1f}"
-
-
-def matmul_rate() -> float:
-    a = np.random.default_rng(0).standard_normal((4000, 4000))
-    a @ a
-    started = time.perf_counter()
-    a @ a
-    return 2 * 4000**3 / (time.perf_counter() - started)
+    """Wall seconds, CPU seconds (user + system) and peak memory (MiB) of that child process
+    (bench/measure.py), and its stdout. CPU seconds are what to compare when the machine is shared."""
+    m = run_measured(args, env=env)
+    return m.wall, m.cpu, m.peak_mib, m.stdout
 
 
 def main() -> None:
@@ -222,7 +201,7 @@ def main() -> None:
                                str(root)])
         rate = json.loads(made)["rate"]
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-        print(f"matrix-multiply rate {rate / 1e9:.1f} GFLOP/s; load average {load()}\n")
+        print(f"matrix-multiply rate {rate / 1e9:.1f} GFLOP/s; load average {load():.1f}\n")
         limit = min(args.hail_variants or m, m)
         hail_head = f"{'Hail s':>9}{'Hail/hubscan':>14}" if args.hail else ""
         print(f"{'case':<5}{'hubscan s':>10}{'CPU s':>8}{'MiB':>7}{'plink2 s':>10}{'CPU s':>8}{'MiB':>7}"
@@ -240,7 +219,7 @@ def main() -> None:
                 hail_cols = f"{hail_s:>9.1f}{hail_s / ours_s:>14.1f}"
             print(f"{case:<5}{ours_s:>10.1f}{ours_cpu:>8.1f}{ours_mb:>7.0f}{theirs_s:>10.1f}{theirs_cpu:>8.1f}"
                   f"{theirs_mb:>7.0f}{theirs_s / ours_s:>16.2f}{theirs_cpu / ours_cpu:>7.2f}{ours_s / floor:>9.0f}"
-                  + hail_cols + f"{load():>7}", flush=True)
+                  + hail_cols + f"{load():>7.1f}", flush=True)
         print("\ns: whole-process wall seconds; CPU s: user + system seconds of that process; MiB: its peak RSS;"
               "\nx floor: hubscan seconds / (2 N M (traits + covariates) / matmul rate); load: 1-minute load average"
               " after the case (2 cores: above 2 the machine is shared and wall times stretch)")

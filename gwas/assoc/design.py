@@ -59,8 +59,33 @@ def mask_groups(traits: np.ndarray, cov_ok: np.ndarray) -> list[tuple[np.ndarray
     return [(np.flatnonzero(masks[k]), np.array(cols)) for k, cols in groups.items()]
 
 
+#: smallest eigenvalue, relative to the largest, of the covariates' Gram matrix scaled to a unit
+#: diagonal below which the covariates count as linearly dependent (about a 1e-6 residual norm of
+#: one column on the others, the scan's own collinearity check)
+RANK_TOLERANCE = 1e-12
+
+
+def gram_inverse(design: np.ndarray) -> np.ndarray | None:
+    """(C'C)⁻¹ of the design C (samples, k), or None when its columns are linearly dependent (a
+    zero column, or the scaled Gram matrix's eigenvalues spread beyond :data:`RANK_TOLERANCE`).
+    One k x k product and eigendecomposition: far cheaper than a QR or SVD of C for many samples."""
+    k = design.shape[1]
+    if k == 0:
+        return np.empty((0, 0))
+    gram = design.T @ design
+    scale = np.sqrt(np.diag(gram))
+    if not (scale > 0).all() or not np.isfinite(gram).all():
+        return None
+    scaled = gram / np.outer(scale, scale)
+    eigen = np.linalg.eigvalsh(scaled)
+    if eigen[0] <= RANK_TOLERANCE * eigen[-1]:
+        return None
+    return np.linalg.inv(scaled) / np.outer(scale, scale)
+
+
 def full_rank(design: np.ndarray) -> bool:
-    return design.shape[1] == 0 or np.linalg.matrix_rank(design) == design.shape[1]
+    """Whether the columns of ``design`` (samples, k) are linearly independent (:func:`gram_inverse`)."""
+    return gram_inverse(design) is not None
 
 
 def genotype_checks(total: np.ndarray, total_sq: np.ndarray, constant: np.ndarray, residual_ss: np.ndarray,

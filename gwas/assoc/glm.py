@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gwas.assoc.design import as_dosage, check_traits, full_rank, genotype_checks, mask_groups
+from gwas.assoc.design import as_dosage, check_traits, genotype_checks, gram_inverse, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p
 from gwas.kernels.firth import firth_block
 from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, variant_sums, wald_lrt_block
 from gwas.kernels.impute import mean_impute
 from hubscan.errors import ConfigError, InputError
+from hubscan.runtime.threads import map_in_threads, single_threaded_blas
 
 LOGISTIC_TESTS = ("wald", "lrt", "score", "firth", "firth-fallback")
 POISSON_TESTS = ("wald", "lrt", "score")
@@ -88,35 +89,39 @@ def poisson_model(traits, covariates=None, test: str = "wald", add_intercept: bo
     return _model(traits, covariates, add_intercept, POISSON, test, dict(max_iter=max_iter, tol=tol), n_samples)
 
 
+#: below this many variants in a block, traits (sample masks) rather than variants run in parallel
+VARIANTS_PER_THREAD = 64
+
+
 @dataclass
 class NullFit:
-    """One trait on its samples: y, the covariates c, and either an error ``code`` for every
-    variant or the null (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, an
-    orthonormal basis q of c, c W and (c' W c)⁻¹ (for the score test)."""
+    """One trait on its samples: y, and either an error ``code`` for every variant or the null
+    (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, and (C'WC)⁻¹ (for the score
+    test); cc_inv = (C'C)⁻¹ of the group's covariates C (shared by the group's traits)."""
 
     y: np.ndarray
-    c: np.ndarray
     code: int = ErrorCode.OK
     n_cases: int = -1
     b_null: np.ndarray = None
     ll_null: float = np.nan
     mu: np.ndarray = None
     w: np.ndarray = None
-    q: np.ndarray = None
-    cw: np.ndarray = None
+    cc_inv: np.ndarray = None
     cwc_inv: np.ndarray = None
 
 
 @dataclass
 class GlmModel:
     """Null models of every trait, grouped by sample mask (``groups``: sample rows, trait columns,
-    their :class:`NullFit`); ``.test(dosage)`` tests one block of variants."""
+    their :class:`NullFit`); ``design`` (samples, k) the covariates with the intercept;
+    ``.test(dosage)`` tests one block of variants. Memory: about 3 x 8 bytes per sample and trait."""
 
     family: int
     test_name: str
     options: dict
     n_samples: int
     n_traits: int
+    design: np.ndarray
     groups: list = field(default_factory=list)
 
     def test(self, dosage) -> AssociationResult:
@@ -124,25 +129,40 @@ class GlmModel:
         dosage = as_dosage(dosage, self.n_samples)
         out = AssociationResult.empty(f"{'logistic' if self.family == LOGISTIC else 'poisson'}-{self.test_name}",
                                       dosage.shape[0], self.n_traits)
-        for rows, cols, fits in self.groups:
+        few_variants = dosage.shape[0] < VARIANTS_PER_THREAD
+
+        def run_group(group):
+            rows, cols, fits = group
             filled, n_called, alt_count = mean_impute(dosage, rows)
             out.n[:, cols] = len(rows)
             out.allele_count[:, cols] = alt_count[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
                 out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
+            c = np.ascontiguousarray(self.design[rows])
             for t, fit in zip(cols, fits):
-                _one_trait(filled, fit, self.family, self.test_name, self.options, out, t)
+                _one_trait(filled, c, fit, self.family, self.test_name, self.options, out, t)
+
+        # Few variants (a PheWAS): sample masks on parallel threads; many: variants in parallel
+        # inside the kernels. Each trait's columns of ``out`` are written by one thread.
+        with single_threaded_blas():
+            map_in_threads(run_group, self.groups, parallel=few_variants)
         return out
 
 
 def _model(traits, covariates, add_intercept, family, test, options, n_samples) -> GlmModel:
     traits, design, cov_ok = check_traits(traits, covariates, add_intercept, n_samples)
     _check_values(traits, family)
-    model = GlmModel(family, test, options, traits.shape[0], traits.shape[1])
-    for rows, cols in mask_groups(traits, cov_ok):
+    model = GlmModel(family, test, options, traits.shape[0], traits.shape[1], design)
+
+    def fit_group(group):
+        rows, cols = group
         rows = rows.astype(np.int64)
         c = np.ascontiguousarray(design[rows])
-        model.groups.append((rows, cols, [_null_fit(traits[rows, t], c, family, options, add_intercept) for t in cols]))
+        cc_inv = gram_inverse(c) if len(rows) > c.shape[1] + 1 else None
+        return rows, cols, [_null_fit(traits[rows, t], c, cc_inv, family, options, add_intercept) for t in cols]
+
+    with single_threaded_blas():  # sample masks' null fits on parallel threads
+        model.groups = map_in_threads(fit_group, mask_groups(traits, cov_ok))
     return model
 
 
@@ -155,9 +175,9 @@ def _check_values(traits: np.ndarray, family: int) -> None:
         raise InputError("count traits must hold non-negative integers (or missing)")
 
 
-def _null_fit(y, c, family, options, intercept: bool) -> NullFit:
+def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     n, k = c.shape
-    fit = NullFit(y, c)
+    fit = NullFit(y, cc_inv=cc_inv)
     if family == LOGISTIC:
         fit.n_cases = int(y.sum())
         if fit.n_cases in (0, n):
@@ -165,7 +185,7 @@ def _null_fit(y, c, family, options, intercept: bool) -> NullFit:
             return fit
     if n <= k + 1:
         fit.code = ErrorCode.TOO_FEW_SAMPLES
-    elif not full_rank(c):
+    elif cc_inv is None:
         fit.code = ErrorCode.COVARIATES_SINGULAR
     if fit.code:
         return fit
@@ -180,27 +200,29 @@ def _null_fit(y, c, family, options, intercept: bool) -> NullFit:
     eta = c @ fit.b_null
     fit.mu = 1 / (1 + np.exp(-eta)) if family == LOGISTIC else np.exp(eta)
     fit.w = fit.mu * (1 - fit.mu) if family == LOGISTIC else fit.mu
-    fit.q = np.linalg.qr(c)[0] if k else np.empty((n, 0))
-    fit.cw = c * fit.w[:, None]
-    fit.cwc_inv = np.linalg.inv(c.T @ fit.cw)
+    fit.cwc_inv = np.linalg.inv(c.T @ (c * fit.w[:, None]))
     return fit
 
 
-def _one_trait(g, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
-    n = len(fit.y)
+def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
+    n, k = c.shape
     if family == LOGISTIC:
         out.n_cases[:, t] = fit.n_cases
         out.n_controls[:, t] = n - fit.n_cases
     if fit.code:
         out.error_code[:, t] = fit.code
         return
-    c, y, b_null = fit.c, fit.y, fit.b_null
+    y, b_null = fit.y, fit.b_null
     sums = variant_sums(g, fit.w, y - fit.mu)
-    gq = g @ fit.q
-    codes = genotype_checks(sums[0], sums[1], sums[4], sums[1] - np.einsum("ij,ij->i", gq, gq), n)
+    # C'g and C'Wg of every variant in one product; the residual sum of squares of g on C is
+    # g'g - (C'g)' (C'C)⁻¹ (C'g).
+    gc, gcw = np.hsplit(g @ np.hstack([c, c * fit.w[:, None]]), [k])
+    codes = genotype_checks(sums[0], sums[1], sums[4], sums[1] - np.einsum("ij,jk,ik->i", gc, fit.cc_inv, gc), n)
     first = options.get("fallback_first") if test == "firth-fallback" else None
     if test == "score" or first == "score":
-        u, v = _score(fit, g, sums)
+        # Score U = g'(y - mu) at the null fit and its variance V = 1 / [F⁻¹]_gg
+        # = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg); the Rao statistic is U² / V.
+        u, v = sums[3], sums[2] - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = u * u / v
             beta, se = (u / v, 1 / np.sqrt(v)) if first else (np.nan, np.nan)
@@ -250,10 +272,3 @@ def _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes, where=slice
     out.converged[where, t] = conv & ok
     out.exploded[where, t] = expl & ok
     out.iterations[where, t] = np.broadcast_to(iters, ok.shape)
-
-
-def _score(fit: NullFit, g, sums) -> tuple[np.ndarray, np.ndarray]:
-    """Score U of each variant at the null fit and its variance V = 1 / [F⁻¹]_gg (the Rao
-    statistic is U² / V): U = g'(y - mu), V = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg)."""
-    cwg = g @ fit.cw  # (variants, k)
-    return sums[3], sums[2] - np.einsum("ij,jk,ik->i", cwg, fit.cwc_inv, cwg)

@@ -210,7 +210,7 @@ def firth_fit(X, y, b0, n_free, max_iter, tol):
     return b, ll, it, conv, expl
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
     """Firth fits of y ~ C + g for every row g of G (variants, samples); C (samples, k), y 0/1,
     b_null the covariates-only ML fit. With ``null_fit`` each variant first gets the constrained

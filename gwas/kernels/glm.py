@@ -43,7 +43,7 @@ def log_likelihood(y, mu, family):
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def newton_fit(X, y, b0, family, max_iter, tol):
     """Maximum-likelihood fit from b0. Returns (b, inverse Fisher information at b, log-likelihood
     at b, iterations, converged, exploded)."""
@@ -89,7 +89,7 @@ def newton_fit(X, y, b0, family, max_iter, tol):
 CHUNK = 16
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
     """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0], in parallel over
     chunks of variants (each variant on one thread: the same results on any thread count).
@@ -118,7 +118,7 @@ def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
     return beta, se, ll, iters, conv, expl
 
 
-@numba.njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@numba.njit(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contract"})
 def variant_sums(G, w, r):
     """Per row g of G (variants, samples), in one pass: sum g, sum g², sum w g², sum r g, and
     whether g is constant. w: the null model's weights, r: its residuals y - mu (the score)."""

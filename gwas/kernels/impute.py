@@ -4,7 +4,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def mean_impute(dosage, rows):
     """Dosages of the samples ``rows`` (int64 indexes) with missing values (NaN) replaced by the
     mean of the called ones, as Hail and REGENIE do (plink2 drops missing calls instead).

@@ -205,9 +205,37 @@ def _check_covariates(covariates: np.ndarray, names: list[str], rows: np.ndarray
                           f"before it ({', '.join(names[:j]) or 'none'}); leave one out")
 
 
+def constant_within_traits(covariates: np.ndarray, masks: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(traits, covariates) bool: covariate j takes one value on the samples of trait t (``masks``
+    (samples, traits) bool), e.g. sex within a sex-restricted phecode; True for a trait with no
+    samples. Per-trait variances from one matrix product per ``chunk`` traits pick the candidates
+    (variance within rounding of zero), which are then checked exactly on their samples."""
+    n, k = covariates.shape
+    out = np.zeros((masks.shape[1], k), dtype=bool)
+    if k == 0:
+        return out
+    finite = np.where(np.isfinite(covariates), covariates, 0.0)
+    centred = finite - finite.mean(axis=0)
+    scale = np.maximum((centred ** 2).mean(axis=0), 1e-300)
+    moments = np.hstack([centred, centred ** 2])
+    for a in range(0, masks.shape[1], chunk):
+        m = masks[:, a:a + chunk]
+        count = m.sum(axis=0)[:, None]
+        sums = m.T.astype(np.float64) @ moments
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums[:, :k] / count
+            variance = sums[:, k:] / count - mean ** 2
+        candidates = (count == 0) | (variance <= 1e-8 * scale)
+        for t, j in zip(*np.nonzero(candidates)):
+            x = covariates[m[:, t], j]
+            out[a + t, j] = len(x) == 0 or x.min() == x.max()
+    return out
+
+
 def _group_traits(cfg, matrix, values, covariates, cov_names, complete, catalogue):
     groups: dict[tuple, list[int]] = {}
     info = []
+    constant = constant_within_traits(covariates, np.isfinite(values) & complete[:, None])
     for t, (name, kind) in enumerate(zip(matrix.names, matrix.types)):
         rows = np.isfinite(values[:, t]) & complete
         y = values[rows, t]
@@ -232,7 +260,7 @@ def _group_traits(cfg, matrix, values, covariates, cov_names, complete, catalogu
             entry.update(status="skipped", reason="fewer than 3 samples or no variance")
             info.append(entry)
             continue
-        keep = [j for j in range(covariates.shape[1]) if np.ptp(covariates[rows, j]) > 0]
+        keep = [j for j in range(covariates.shape[1]) if not constant[t, j]]
         dropped = [cov_names[j] for j in range(covariates.shape[1]) if j not in keep]
         entry.update(status="tested", model="logistic" if kind == BINARY else "linear",
                      test=cfg.binary_test if kind == BINARY else "linear",

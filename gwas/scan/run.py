@@ -71,10 +71,11 @@ def plan_blocks(index: np.ndarray, block_size: int) -> list[tuple[str, np.ndarra
 
 
 def plan_tasks(blocks, n_chunks: int) -> list[tuple[str, str, np.ndarray, int]]:
-    """(task name, block name, variant indexes, trait chunk) for every block x trait chunk."""
+    """(task name, block name, variant indexes, trait chunk) for every block x trait chunk, chunk
+    after chunk: a process keeps the last chunk's null models (gwas.scan.block.prepared_models)."""
     if n_chunks == 1:
         return [(name, name, index, 0) for name, index in blocks]
-    return [(f"{name}.traits-{c:04d}", name, index, c) for name, index in blocks for c in range(n_chunks)]
+    return [(f"{name}.traits-{c:04d}", name, index, c) for c in range(n_chunks) for name, index in blocks]
 
 
 def software_versions() -> dict[str, str]:

@@ -253,3 +253,55 @@ def test_square_sums_kernel_matches_numpy(n_var, n_samp, missing, seed):
     for impl in (square_sums, square_sums.py_func):
         got = impl(d)
         assert np.allclose(got[0], want[0], rtol=1e-12, atol=0) and np.array_equal(got[1], want[1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(5, 200), st.integers(1, 8), st.sampled_from(["none", "copy", "sum", "zero", "scaled"]),
+       st.floats(1e-3, 1e4), st.integers(0, 2**31 - 1))
+def test_gram_rank_check_agrees_with_svd_rank(n, k, dependence, scale, seed):
+    """gram_inverse (the scaled Gram matrix's eigenvalues) finds the same dependent designs as the
+    SVD rank (numpy.linalg.matrix_rank), whatever the columns' scales, and returns (C'C)⁻¹."""
+    from gwas.assoc.design import full_rank, gram_inverse
+
+    rng = np.random.default_rng(seed)
+    c = np.column_stack([np.ones(n), rng.standard_normal((n, k)) * scale ** rng.uniform(-1, 1, k)])
+    if dependence == "copy":
+        c[:, -1] = c[:, 1]
+    elif dependence == "sum":
+        c[:, -1] = 2.5 * c[:, 0] - c[:, 1] * 3.0
+    elif dependence == "zero":
+        c[:, -1] = 0.0
+    elif dependence == "scaled":
+        c[:, -1] = c[:, 0] * 7.0
+    independent = np.linalg.matrix_rank(c) == c.shape[1]
+    assert full_rank(c) == independent
+    if independent:
+        assert np.allclose(gram_inverse(c) @ (c.T @ c), np.eye(k + 1), atol=1e-6)
+
+
+def test_many_masks_few_variants_run_traits_on_threads_with_identical_results():
+    """A PheWAS block (2 variants, 12 binary traits each with its own samples) runs its traits on
+    parallel threads: byte-identical to one thread, and to fitting each trait alone."""
+    import numba
+
+    from gwas.assoc.glm import logistic_model
+
+    rng = np.random.default_rng(21)
+    n = 600
+    g = rng.binomial(2, 0.3, (2, n)).astype(float)
+    cov = rng.standard_normal((n, 3))
+    traits = (rng.random((n, 12)) < 0.2).astype(float)
+    traits[rng.random((n, 12)) < 0.15] = np.nan
+    threads = numba.get_num_threads()
+    results = {}
+    for count in {1, threads}:
+        try:
+            numba.set_num_threads(count)
+            results[count] = [logistic_model(traits, cov, test=t).test(g) for t in ("wald", "score", "firth")]
+        finally:
+            numba.set_num_threads(threads)
+    alone = [logistic_regression(g, traits[:, j], cov, test="wald") for j in range(12)]
+    for one, many in zip(results[1], results[threads]):
+        for name in ("beta", "standard_error", "p_value", "statistic", "n", "error_code"):
+            assert np.array_equal(getattr(one, name), getattr(many, name), equal_nan=True), name
+    assert np.array_equal(np.hstack([a.beta for a in alone]), results[threads][0].beta, equal_nan=True)
