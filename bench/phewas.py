@@ -44,9 +44,9 @@ more than BETA_RTOL relative, or a p-value by more than P_RTOL relative.
 in-process, first with 62/125/250/500/1,000 traits on ``--scaling-variants`` (200) variants (how time
 grows with traits: a least-squares line through the sweep), then the full run; reports seconds per
 (variant, trait) pair. Its binary test is ``--large-test`` (default ``score``, REGENIE's first pass:
-no per-pair fit; ``wald`` runs a Newton fit for every pair). hubscan keeps every trait's null fit
-in memory (about 20 MB per trait at 50,000 samples), so traits are split into scan processes of
-``--traits-per-run`` (125).
+no per-pair fit; ``wald`` runs a Newton fit for every pair). A scan keeps the null fits of one
+trait chunk (50 traits, about 24 bytes x samples each) from block to block; ``--traits-per-run``
+(default 1,000: one scan process) splits the traits over several processes if wanted.
 
     .venv/bin/python bench/phewas.py --small          # 5,000 persons x 60 phecodes, no Spark, < 1 min
     .venv/bin/python bench/phewas.py                  # 50,000 persons x 400 phecodes (PheTK ~3 min)
@@ -392,9 +392,8 @@ def main() -> int:
     ap.add_argument("--large-test", default="score", choices=["score", "wald", "lrt", "firth", "firth-fallback"],
                     help="--large: binary test (default score: no per-pair fit; wald fits every pair)")
     ap.add_argument("--no-full", action="store_true", help="--large: only the traits sweep")
-    ap.add_argument("--traits-per-run", type=int, default=125,
-                    help="--large: traits per scan process (hubscan keeps every trait's null fit in memory, "
-                         "about 20 MB per trait at 50,000 samples)")
+    ap.add_argument("--traits-per-run", type=int, default=1000,
+                    help="--large: traits per scan process (default 1000: one process)")
     ap.add_argument("--no-spark", action="store_true", help="skip the `hubscan phewas` run on local Spark")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--phetk-python", type=Path, default=DEFAULT_PHETK_PYTHON)

@@ -16,7 +16,7 @@ from pathlib import Path
 from hubscan.files import require_file
 from phenotypes.sources.records import RawEvents, parse_date, sex_code
 from phenotypes.sources.tables import read_table, require_columns
-from phenotypes.vocab.codes import spark_canonical_vocabulary, spark_normalise
+from phenotypes.vocab.codes import spark_canonical_vocabulary
 
 HUB_COLUMNS = ("patient_id", "date", "vocabulary", "code")
 
@@ -31,7 +31,7 @@ def read_hub_events(spark, path: str | Path) -> RawEvents:
     vocab = spark_canonical_vocabulary(F.col("vocabulary"))
     frame = t.select(F.col("patient_id"), F.col("date").alias("date_text"),
                      F.col("vocabulary").alias("vocab_text"), vocab.alias("vocabulary"),
-                     spark_normalise(vocab, F.col("code")).alias("code"), F.col("value").alias("value_text"),
+                     F.trim(F.col("code")).alias("code"), F.col("value").alias("value_text"),
                      F.when(F.trim("unit") != "", F.trim("unit")).alias("unit"))
     return RawEvents(frame, path, {"date": "date", "vocabulary": "vocabulary", "code": "code"})
 

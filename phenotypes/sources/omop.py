@@ -27,7 +27,7 @@ from pathlib import Path
 from hubscan.errors import ConfigError, InputError
 from phenotypes.sources.records import RawEvents, parse_date, sex_code
 from phenotypes.sources.tables import find_table, read_table, require_columns, unpack_if_zip
-from phenotypes.vocab.codes import spark_canonical_vocabulary, spark_normalise
+from phenotypes.vocab.codes import spark_canonical_vocabulary
 
 #: table -> (date column, code column, source concept, standard concept, value column, unit column)
 EVENT_TABLES = {
@@ -172,7 +172,7 @@ def read_omop_events(spark, tables: OmopTables, options: OmopOptions) -> list[Ra
             vocab_text, code = default, F.col("source_code")
         vocab = F.coalesce(spark_canonical_vocabulary(vocab_text), F.upper(vocab_text))
         frame = base.select("patient_id", "date_text", vocab_text.alias("vocab_text"), vocab.alias("vocabulary"),
-                            spark_normalise(vocab, code).alias("code"), "value_text", "unit",
+                            F.trim(code).alias("code"), "value_text", "unit",
                             "concept_id", "standard_id")
         if options.include_standard and concepts is not None:
             std = (frame.filter((F.col("standard_id") != "0") & (F.col("standard_id") != F.coalesce("concept_id", F.lit(""))))
@@ -180,7 +180,7 @@ def read_omop_events(spark, tables: OmopTables, options: OmopOptions) -> list[Ra
                    .join(concepts.withColumnRenamed("concept_id", "standard_id"), "standard_id", "inner")
                    .select("patient_id", "date_text", F.col("concept_vocabulary").alias("vocab_text"),
                            F.col("concept_vocabulary").alias("vocabulary"),
-                           spark_normalise(F.col("concept_vocabulary"), F.col("concept_code")).alias("code"),
+                           F.trim(F.col("concept_code")).alias("code"),
                            "value_text", "unit", "concept_id", "standard_id"))
             frame = frame.unionByName(std)
         frame = frame.drop("concept_id", "standard_id")

@@ -108,18 +108,20 @@ def prefix_of(vocabulary: str, code: str) -> str:
 
 
 def spark_normalise(vocabulary_col, code_col):
-    """The same normalisation as :func:`normalise_code` as a Spark column expression.
+    """The same normalisation as :func:`normalise_code` as a Spark column expression (for small
+    tables such as crosswalks: events are normalised through their distinct codes,
+    :func:`phenotypes.sources.records.normalise_codes`).
 
     ``vocabulary_col`` must already hold canonical names.
     """
     from pyspark.sql import functions as F
 
     raw = F.trim(code_col)
-    icd = F.regexp_replace(F.upper(raw), r"[.\s*†+!]", "")
+    icd = F.regexp_replace(F.upper(raw), r"[. \t*†+!]", "")
     icd = F.regexp_replace(icd, r"-+$", "")
     who = F.regexp_replace(icd, r"^([A-Z][0-9]{2}[0-9X][0-9]?)[AD]$", "$1")
     who = F.regexp_replace(who, r"^([A-Z][0-9]{2})X$", "$1")
-    read = F.regexp_replace(raw, r"\s", "")
+    read = F.regexp_replace(raw, " ", "")
     read = F.when((F.length(read) == 7) & read.rlike(r"^.{5}[0-9]{2}$"), F.substring(read, 1, 5)).otherwise(read)
     out = (F.when(vocabulary_col == "ICD10", who)
            .when(vocabulary_col.isin("ICD10CM", "ICD9CM"), icd)

@@ -29,9 +29,10 @@ def test_normalise_code(vocab, raw, norm):
 
 def test_spark_normalisation_matches_python(spark):
     rng = np.random.default_rng(0)
-    alphabet = list("ABCDEIXZadx0123456789.-* ")
-    random_codes = ["".join(rng.choice(alphabet, size=rng.integers(0, 10))) for _ in range(60)]
-    random_codes += ["E11X", "E11XD", "I10XA", "A17.0D", "C61X", "H33..11", "1234567"]
+    alphabet = list("ABCDEIXZadx0123456789.-* †+!")
+    random_codes = ["".join(rng.choice(alphabet, size=rng.integers(0, 10))) for _ in range(400)]
+    random_codes += ["E11X", "E11XD", "I10XA", "A17.0D", "C61X", "H33..11", "1234567", "E11.9--", "I10X-", "A170DD",
+                     "E1XA", "E11XAD", "e11.9a", "H33 .. 11", "J45.9 "]
     rng_rows = [(v, c) for v, c, _ in CASES]
     rng_rows += [(v, c) for v in ("ICD10", "ICD10CM", "ICD9CM", "READ2", "SNOMED") for c in random_codes]
     frame = spark.createDataFrame(rng_rows, "vocabulary string, code string")
