@@ -34,6 +34,8 @@ import math
 import numba
 import numpy as np
 
+from gwas.kernels.glm import block_outputs
+
 #: Variants per parallel chunk (buffers are allocated once per chunk).
 CHUNK = 16
 #: Samples per pass chunk: the chunk's rows of X', W X' and L^-1 X' stay in the core's cache.
@@ -219,12 +221,7 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
     iterations (of the full fit, or of the failed null fit), converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
-    beta = np.full(n_var, np.nan)
-    se = np.full(n_var, np.nan)
-    chi2 = np.full(n_var, np.nan)
-    iters = np.zeros(n_var, dtype=np.int32)
-    conv = np.zeros(n_var, dtype=np.bool_)
-    expl = np.zeros(n_var, dtype=np.bool_)
+    beta, se, chi2, iters, conv, expl = block_outputs(n_var)
     n_chunks = (n_var + CHUNK - 1) // CHUNK
     for chunk in numba.prange(n_chunks):
         mu, w, wx, z, eta, h, info, low, score, step = _buffers(k + 1, n)

@@ -85,6 +85,14 @@ def newton_fit(X, y, b0, family, max_iter, tol):
     return b, cov, np.nan, 0, False, False
 
 
+@numba.njit(cache=True)
+def block_outputs(n_var):
+    """Per-variant outputs of a block of fits, before any fit: beta, se, a statistic (all NaN),
+    iterations (0), converged and exploded (False)."""
+    return (np.full(n_var, np.nan), np.full(n_var, np.nan), np.full(n_var, np.nan), np.zeros(n_var, dtype=np.int32),
+            np.zeros(n_var, dtype=np.bool_), np.zeros(n_var, dtype=np.bool_))
+
+
 #: Variants per parallel chunk of :func:`wald_lrt_block` (each chunk has its own design buffer).
 CHUNK = 16
 
@@ -96,12 +104,7 @@ def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
     Returns per variant: beta, se, log-likelihood, iterations, converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
-    beta = np.full(n_var, np.nan)
-    se = np.full(n_var, np.nan)
-    ll = np.full(n_var, np.nan)
-    iters = np.zeros(n_var, dtype=np.int32)
-    conv = np.zeros(n_var, dtype=np.bool_)
-    expl = np.zeros(n_var, dtype=np.bool_)
+    beta, se, ll, iters, conv, expl = block_outputs(n_var)
     for chunk in numba.prange((n_var + CHUNK - 1) // CHUNK):
         X = np.empty((n, k + 1))
         X[:, :k] = C
