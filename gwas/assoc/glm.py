@@ -158,7 +158,7 @@ def _model(traits, covariates, add_intercept, family, test, options, n_samples) 
         rows, cols = group
         rows = rows.astype(np.int64)
         c = np.ascontiguousarray(design[rows])
-        cc_inv = gram_inverse(c) if len(rows) > c.shape[1] + 1 else None
+        cc_inv = gram_inverse(c)  # once per sample mask; _null_fit checks the sample count first
         return rows, cols, [_null_fit(traits[rows, t], c, cc_inv, family, options, add_intercept) for t in cols]
 
     with single_threaded_blas():  # sample masks' null fits on parallel threads
