@@ -96,8 +96,9 @@ VARIANTS_PER_THREAD = 64
 @dataclass
 class NullFit:
     """One trait on its samples: y, and either an error ``code`` for every variant or the null
-    (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, and (C'WC)⁻¹ (for the score
-    test); cc_inv = (C'C)⁻¹ of the group's covariates C (shared by the group's traits)."""
+    (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, C'WC (the first pass of each
+    variant's fit) and its inverse (the score test); cc_inv = (C'C)⁻¹ of the group's covariates C
+    (shared by the group's traits)."""
 
     y: np.ndarray
     code: int = ErrorCode.OK
@@ -107,6 +108,7 @@ class NullFit:
     mu: np.ndarray = None
     w: np.ndarray = None
     cc_inv: np.ndarray = None
+    cwc: np.ndarray = None
     cwc_inv: np.ndarray = None
 
 
@@ -193,14 +195,10 @@ def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     if intercept and k:
         mean = y.mean()
         b0[0] = np.log(mean / (1 - mean)) if family == LOGISTIC else np.log(mean)
-    fit.b_null, _, fit.ll_null, _, converged, _ = newton_fit(c, y, b0, family, options["max_iter"], options["tol"])
+    fit.b_null, fit.cwc_inv, fit.ll_null, _, converged, _, fit.mu, fit.w, fit.cwc = newton_fit(
+        c, y, b0, family, options["max_iter"], options["tol"])
     if not converged:
         fit.code = ErrorCode.NOT_CONVERGED
-        return fit
-    eta = c @ fit.b_null
-    fit.mu = 1 / (1 + np.exp(-eta)) if family == LOGISTIC else np.exp(eta)
-    fit.w = fit.mu * (1 - fit.mu) if family == LOGISTIC else fit.mu
-    fit.cwc_inv = np.linalg.inv(c.T @ (c * fit.w[:, None]))
     return fit
 
 
@@ -233,7 +231,8 @@ def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult
             if redo.any():
                 _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
     elif test in ("wald", "lrt", "firth-fallback"):
-        beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, family, options["max_iter"], options["tol"])
+        beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, fit.mu, fit.w, fit.cwc, family,
+                                                          options["max_iter"], options["tol"], test == "lrt")
         stat = (beta / se) if test != "lrt" else 2.0 * (ll - fit.ll_null)
         p, nlp = chi2_1df_p(stat ** 2 if test != "lrt" else stat)
         _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes)

@@ -18,7 +18,8 @@ fit, the full fit from the constrained fit (Hail's order); with ``null_fit=False
 the penalized fit, as plink2 reports) the full fit starts from [b_null, 0].
 
 Computation per iteration (p = k + 1), two passes over the samples in cache-sized chunks: (1) mu,
-w, the log-likelihood and I (p(p+1)/2 dot products); then the Cholesky factor L of I (I = L L')
+w, the log-likelihood and I (p(p+1)/2 dot products; :func:`gwas.kernels.glm.sample_pass`, shared
+with the maximum-likelihood fits); then the Cholesky factor L of I (I = L L')
 and 1/2 log det I = sum log L_jj; (2) the hat diagonal h_i = w_i |L^-1 x_i|² by a forward
 substitution vectorised over the chunk's samples, and the penalized score; the step by two
 triangular solves with the leading f x f block of L (the Cholesky factor of I_ff). The SE of
@@ -34,86 +35,8 @@ import math
 import numba
 import numpy as np
 
-from gwas.kernels.glm import block_outputs
-
-#: Variants per parallel chunk (buffers are allocated once per chunk).
-CHUNK = 16
-#: Samples per pass chunk: the chunk's rows of X', W X' and L^-1 X' stay in the core's cache.
-SAMPLES = 512
-#: Floating-point reassociation lets the sums over samples use SIMD lanes (deterministic for a
-#: given machine; no other fast-math assumption).
-FAST = {"reassoc", "contract"}
-
-
-@numba.njit(cache=True, fastmath=FAST)
-def _state_and_information(Xt, y, b, mu, w, info, wx, eta):
-    """One pass over the samples (in chunks that stay in cache): mu = expit(X b), w = mu (1 - mu),
-    info = X' W X (p x p) and the log-likelihood. Returns (log-likelihood, all w > 0): some w = 0
-    (mu rounded to 0 or 1) leaves the step, whose form divides by sqrt(w), undefined — Hail's fit
-    explodes there too. (Loops index 1-D views from 0 so that they vectorise.)"""
-    p, n = Xt.shape
-    for j in range(p):
-        for m in range(p):
-            info[j, m] = 0.0
-    ll = 0.0
-    positive = True
-    for s in range(0, n, SAMPLES):
-        e = min(n, s + SAMPLES)
-        size = e - s
-        mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
-        for i in range(size):
-            eta[i] = 0.0
-        for j in range(p):
-            bj = b[j]
-            xj = Xt[j, s:e]
-            for i in range(size):
-                eta[i] += xj[i] * bj
-        for i in range(size):
-            m = 1.0 / (1.0 + math.exp(-eta[i]))
-            mu_c[i] = m
-            w_c[i] = m * (1.0 - m)
-        for i in range(size):
-            positive &= w_c[i] > 0.0
-            ll += math.log(y_c[i] * mu_c[i] + (1.0 - y_c[i]) * (1.0 - mu_c[i]))
-        for j in range(p):
-            xj = Xt[j, s:e]
-            wxj = wx[j]
-            for i in range(size):
-                wxj[i] = w_c[i] * xj[i]
-        for j in range(p):
-            wxj = wx[j]
-            for m in range(j, p):
-                xm = Xt[m, s:e]
-                acc = 0.0
-                for i in range(size):
-                    acc += wxj[i] * xm[i]
-                info[j, m] += acc
-    for j in range(p):
-        for m in range(j):
-            info[j, m] = info[m, j]
-    return ll, positive
-
-
-@numba.njit(cache=True, fastmath=FAST)
-def _cholesky(a, low):
-    """Lower Cholesky factor of a into low; False when a is not (numerically) positive definite."""
-    p = a.shape[0]
-    for j in range(p):
-        s = a[j, j]
-        for m in range(j):
-            s -= low[j, m] * low[j, m]
-        if not s > 0.0 or not math.isfinite(s):
-            return False
-        d = math.sqrt(s)
-        low[j, j] = d
-        for i in range(j + 1, p):
-            t = a[i, j]
-            for m in range(j):
-                t -= low[i, m] * low[j, m]
-            low[i, j] = t / d
-        for i in range(j):
-            low[i, j] = 0.0
-    return True
+from gwas.kernels.glm import (CHUNK, FAST, LOGISTIC, SAMPLES, block_outputs, cholesky, cholesky_solve,
+                              design_transposed, pass_buffers, sample_pass)
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -158,33 +81,21 @@ def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step):
+def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step):
     """Firth fit of the first ``n_free`` coefficients of b (in place), Xt = X' (p, samples).
     Returns (penalized log-likelihood, iterations, converged, exploded); on convergence ``low`` is
     the Cholesky factor of the information at the returned b."""
     p = Xt.shape[0]
     for it in range(1, max_iter + 1):
-        ll, positive = _state_and_information(Xt, y, b, mu, w, info, wx, eta)
-        if not positive or not _cholesky(info, low):
+        ll, positive = sample_pass(Xt, y, b, LOGISTIC, mu, w, info, score, work, False, True)
+        if not positive or not cholesky(info, low):
             return ll, it, False, True
         for j in range(p):
             ll += math.log(low[j, j])  # 1/2 log det(X'WX)
         _penalized_score(Xt, y, mu, w, low, n_free, z, h, score)
-        # I_ff step = U*_f with I_ff = L_ff L_ff': forward, then back substitution.
-        for j in range(n_free):
-            s = score[j]
-            for m in range(j):
-                s -= low[j, m] * step[m]
-            step[j] = s / low[j, j]
-        largest = 0.0
-        for j in range(n_free - 1, -1, -1):
-            s = step[j]
-            for m in range(j + 1, n_free):
-                s -= low[m, j] * step[m]
-            step[j] = s / low[j, j]
-            if not math.isfinite(step[j]):
-                return ll, it, False, True
-            largest = max(largest, abs(step[j]))
+        largest = cholesky_solve(low, score, step, n_free)  # I_ff step = U*_f
+        if not largest >= 0.0:
+            return ll, it, False, True
         if largest < tol:
             return ll, it, True, False
         if it == max_iter:
@@ -196,9 +107,9 @@ def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, wx, z, eta, h, info, 
 
 @numba.njit(cache=True)
 def _buffers(p, n):
-    """mu, w (samples); wx, z (p x chunk), eta, h (chunk); info, low (p x p); score, step (p)."""
-    return (np.empty(n), np.empty(n), np.empty((p, SAMPLES)), np.empty((p, SAMPLES)), np.empty(SAMPLES),
-            np.empty(SAMPLES), np.empty((p, p)), np.zeros((p, p)), np.empty(p), np.empty(p))
+    """:func:`gwas.kernels.glm.pass_buffers`, then z (p x chunk) and h (chunk) of the penalized score."""
+    mu, w, work, info, low, score, step = pass_buffers(p, n)
+    return mu, w, work, np.empty((p, SAMPLES)), np.empty(SAMPLES), info, low, score, step
 
 
 @numba.njit(cache=True)
@@ -207,8 +118,8 @@ def firth_fit(X, y, b0, n_free, max_iter, tol):
     X (samples, p). Returns (b, penalized log-likelihood, iterations, converged, exploded)."""
     Xt = np.ascontiguousarray(X.T)
     b = b0.astype(np.float64)
-    mu, w, wx, z, eta, h, info, low, score, step = _buffers(X.shape[1], X.shape[0])
-    ll, it, conv, expl = _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step)
+    mu, w, work, z, h, info, low, score, step = _buffers(X.shape[1], X.shape[0])
+    ll, it, conv, expl = _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step)
     return b, ll, it, conv, expl
 
 
@@ -224,11 +135,8 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
     beta, se, chi2, iters, conv, expl = block_outputs(n_var)
     n_chunks = (n_var + CHUNK - 1) // CHUNK
     for chunk in numba.prange(n_chunks):
-        mu, w, wx, z, eta, h, info, low, score, step = _buffers(k + 1, n)
-        Xt = np.empty((k + 1, n))  # [C | g]' with g filled per variant
-        for j in range(k):
-            for i in range(n):
-                Xt[j, i] = C[i, j]
+        mu, w, work, z, h, info, low, score, step = _buffers(k + 1, n)
+        Xt = design_transposed(C)
         b = np.empty(k + 1)
         for v in range(chunk * CHUNK, min(n_var, (chunk + 1) * CHUNK)):
             for i in range(n):
@@ -237,12 +145,12 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
             b[k] = 0.0
             ll_null = np.nan
             if null_fit:
-                ll_null, itn, cn, en = _firth_iterate(Xt, y, b, k, max_iter, tol, mu, w, wx, z, eta, h, info, low,
+                ll_null, itn, cn, en = _firth_iterate(Xt, y, b, k, max_iter, tol, mu, w, work, z, h, info, low,
                                                       score, step)
                 if not cn:
                     iters[v], expl[v] = itn, en
                     continue
-            ll, it, c, e = _firth_iterate(Xt, y, b, k + 1, max_iter, tol, mu, w, wx, z, eta, h, info, low, score, step)
+            ll, it, c, e = _firth_iterate(Xt, y, b, k + 1, max_iter, tol, mu, w, work, z, h, info, low, score, step)
             iters[v], conv[v], expl[v] = it, c, e
             if c:
                 beta[v] = b[k]

@@ -1,11 +1,22 @@
-"""Newton–Raphson fits of logistic and Poisson regression (Firth's penalized fit: :mod:`gwas.kernels.firth`).
+"""Newton–Raphson fits of logistic and Poisson regression, fused into single passes over the samples
+(Firth's penalized fit, built on the same pass: :mod:`gwas.kernels.firth`).
 
 Iteration convention (as Hail's): at iteration i = 1, 2, ... the step delta solves
 Fisher · delta = score at the current coefficients b. The fit has *converged* at iteration i when
-max |delta| < tol, has *exploded* when the step cannot be solved or is not finite, and stops
-unconverged when i reaches max_iter; otherwise b += delta. At convergence the maximum-likelihood
-fit takes that last step too (its error is then of order delta², where Hail keeps b and an error of
-order delta); the Firth fit keeps b as Hail does, so its iteration counts and values match Hail's.
+max |delta| < tol, has *exploded* when the step cannot be solved (the information is not
+numerically positive definite) or is not finite, and stops unconverged when i reaches max_iter;
+otherwise b += delta. At convergence the maximum-likelihood fit takes that last step too (its error
+is then of order delta², where Hail keeps b and an error of order delta) and reports the information
+and log-likelihood there; the Firth fit keeps b as Hail does, so its iteration counts and values
+match Hail's.
+
+Computation per iteration, with X' (p coefficients x samples) and one pass over the samples in
+cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w, the information I = X' W X (p (p + 1)
+/ 2 dot products), the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step
+by a forward and a back substitution. The log-likelihood is computed in the pass after convergence
+only; exponentials by :func:`gwas.kernels.vector_exp.exp_into`. The variance of the last coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²)
+per iteration, no allocation inside the iterations; floating-point reassociation lets the sums
+over samples use SIMD lanes (deterministic for a given machine, no other fast-math assumption).
 """
 
 import math
@@ -13,76 +24,290 @@ import math
 import numba
 import numpy as np
 
+from gwas.kernels.vector_exp import exp_into
+
 LOGISTIC, POISSON = 0, 1
+#: Samples per chunk of a pass: the chunk's rows of X' and W X' stay in the core's cache.
+SAMPLES = 512
+#: Variants per parallel chunk of the block kernels (buffers are allocated once per chunk).
+CHUNK = 16
+FAST = {"reassoc", "contract"}
 
 
 @numba.njit(cache=True)
-def _mean_and_weight(eta, family):
-    n = eta.shape[0]
-    mu = np.empty(n)
-    w = np.empty(n)
-    for i in range(n):
-        if family == LOGISTIC:
-            mu[i] = 1.0 / (1.0 + math.exp(-eta[i]))
-            w[i] = mu[i] * (1.0 - mu[i])
-        else:
-            mu[i] = math.exp(eta[i])
-            w[i] = mu[i]
-    return mu, w
+def pass_buffers(p, n):
+    """Work arrays of :func:`sample_pass` and the solves: mu, w (samples); work (p + 2, chunk):
+    w x_j per row, then eta and y - mu; info, low (p x p); score, step (p)."""
+    return (np.empty(n), np.empty(n), np.empty((p + 2, SAMPLES)), np.empty((p, p)), np.zeros((p, p)), np.empty(p),
+            np.empty(p))
 
 
-@numba.njit(cache=True)
-def log_likelihood(y, mu, family):
-    """Bernoulli or Poisson log-likelihood (Poisson with the log(y!) term)."""
-    total = 0.0
-    for i in range(y.shape[0]):
+@numba.njit(cache=True, fastmath=FAST)
+def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll):
+    """One pass over the samples of X' (p, samples), in chunks: mu = E[y] and w = Var(y) at X b
+    (into ``mu``, ``w``), info = X' W X and, when ``want_score``, score = X' (y - mu). Returns (the
+    log-likelihood when ``want_ll``, else NaN; whether every w > 0). Bernoulli: mu = expit(eta),
+    w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
+    (Loops index 1-D views from 0 so that they vectorise.)"""
+    p, n = Xt.shape
+    eta, resid = work[p], work[p + 1]
+    for j in range(p):
+        score[j] = 0.0
+        for m in range(p):
+            info[j, m] = 0.0
+    ll = 0.0
+    positive = True
+    for s in range(0, n, SAMPLES):
+        e = min(n, s + SAMPLES)
+        size = e - s
+        mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
+        for i in range(size):
+            eta[i] = 0.0
+        for j in range(p):
+            bj = b[j]
+            xj = Xt[j, s:e]
+            for i in range(size):
+                eta[i] += xj[i] * bj
         if family == LOGISTIC:
-            total += math.log(y[i] * mu[i] + (1.0 - y[i]) * (1.0 - mu[i]))
+            for i in range(size):
+                resid[i] = -eta[i]
+            exp_into(resid[:size], resid, work[0])
+            for i in range(size):
+                m = 1.0 / (1.0 + resid[i])
+                mu_c[i] = m
+                w_c[i] = m * (1.0 - m)
         else:
-            total += y[i] * math.log(mu[i]) - mu[i] - math.lgamma(y[i] + 1.0)
-    return total
+            exp_into(eta[:size], mu_c, work[0])
+            for i in range(size):
+                w_c[i] = mu_c[i]
+        for i in range(size):
+            positive &= w_c[i] > 0.0
+        if want_ll:
+            if family == LOGISTIC:
+                for i in range(size):
+                    ll += math.log(y_c[i] * mu_c[i] + (1.0 - y_c[i]) * (1.0 - mu_c[i]))
+            else:
+                for i in range(size):
+                    ll += y_c[i] * eta[i] - mu_c[i] - math.lgamma(y_c[i] + 1.0)
+        for j in range(p):
+            xj = Xt[j, s:e]
+            wxj = work[j]
+            for i in range(size):
+                wxj[i] = w_c[i] * xj[i]
+        _add_information(Xt, work, s, size, info)
+        if want_score:
+            for i in range(size):
+                resid[i] = y_c[i] - mu_c[i]
+            for j in range(p):
+                xj = Xt[j, s:e]
+                acc = 0.0
+                for i in range(size):
+                    acc += xj[i] * resid[i]
+                score[j] += acc
+    for j in range(p):
+        for m in range(j):
+            info[j, m] = info[m, j]
+    return (ll if want_ll else np.nan), positive
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work):
+    """The first pass of a variant's fit from [b_null, 0], where mu and w are the covariates-only
+    fit's (``null_mu``, ``null_w``): the covariate block of the information is that fit's C' W C
+    (``null_info``, k x k), so only the variant's row (w g)' X and the score X' (y - mu) need the
+    samples (2 p dot products, no exponentials). X' = [C | g]' (p = k + 1, samples)."""
+    p, n = Xt.shape
+    k = p - 1
+    for j in range(p):
+        score[j] = 0.0
+        info[k, j] = 0.0
+        for m in range(k):
+            info[j, m] = null_info[j, m] if j < k else 0.0
+    wg, resid = work[0], work[1]
+    for s in range(0, n, SAMPLES):
+        e = min(n, s + SAMPLES)
+        size = e - s
+        g, mu_c, w_c, y_c = Xt[k, s:e], null_mu[s:e], null_w[s:e], y[s:e]
+        for i in range(size):
+            wg[i] = w_c[i] * g[i]
+            resid[i] = y_c[i] - mu_c[i]
+        for m in range(p):
+            xm = Xt[m, s:e]
+            a = c = 0.0
+            for i in range(size):
+                a += wg[i] * xm[i]
+                c += xm[i] * resid[i]
+            info[k, m] += a
+            score[m] += c
+    for m in range(k):
+        info[m, k] = info[k, m]
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def _add_information(Xt, work, s, size, info):
+    """info[j, m] += sum_i (w x_j)_i x_m,i over a chunk of samples (x = rows of X' from column s,
+    w x_j = rows of ``work``), for m >= j: tiles of 2 x 4 entries, each loading 6 sample vectors
+    for 8 products (a plain dot product per entry loads 2 for 1 and is bound by memory loads)."""
+    p = Xt.shape[0]
+    last = p - 1
+    for j in range(0, p, 2):
+        j2 = min(j + 1, last)
+        wa, wb = work[j, :size], work[j2, :size]
+        for m in range(j, p, 4):
+            m1, m2, m3 = min(m + 1, last), min(m + 2, last), min(m + 3, last)
+            x0, x1, x2, x3 = Xt[m, s:s + size], Xt[m1, s:s + size], Xt[m2, s:s + size], Xt[m3, s:s + size]
+            a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = 0.0
+            for i in range(size):
+                va, vb = wa[i], wb[i]
+                a0 += va * x0[i]
+                a1 += va * x1[i]
+                a2 += va * x2[i]
+                a3 += va * x3[i]
+                c0 += vb * x0[i]
+                c1 += vb * x1[i]
+                c2 += vb * x2[i]
+                c3 += vb * x3[i]
+            # Clamped rows repeat the last one: keep each (j, m >= j) entry once.
+            for t, (row_a, row_b) in enumerate(((a0, c0), (a1, c1), (a2, c2), (a3, c3))):
+                m_t = m + t
+                if m_t < p:
+                    info[j, m_t] += row_a
+                    if j + 1 < p and m_t > j:
+                        info[j + 1, m_t] += row_b
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def cholesky(a, low):
+    """Lower Cholesky factor of a into low; False when a is not (numerically) positive definite."""
+    p = a.shape[0]
+    for j in range(p):
+        s = a[j, j]
+        for m in range(j):
+            s -= low[j, m] * low[j, m]
+        if not s > 0.0 or not math.isfinite(s):
+            return False
+        d = math.sqrt(s)
+        low[j, j] = d
+        for i in range(j + 1, p):
+            t = a[i, j]
+            for m in range(j):
+                t -= low[i, m] * low[j, m]
+            low[i, j] = t / d
+        for i in range(j):
+            low[i, j] = 0.0
+    return True
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def cholesky_solve(low, rhs, out, n_free):
+    """Solve L_ff L_ff' out = rhs for the first ``n_free`` entries (L_ff the leading block of the
+    Cholesky factor ``low``). Returns max |out|, or NaN when a value is not finite."""
+    for j in range(n_free):
+        s = rhs[j]
+        for m in range(j):
+            s -= low[j, m] * out[m]
+        out[j] = s / low[j, j]
+    largest = 0.0
+    for j in range(n_free - 1, -1, -1):
+        s = out[j]
+        for m in range(j + 1, n_free):
+            s -= low[m, j] * out[m]
+        out[j] = s / low[j, j]
+        if not math.isfinite(out[j]):
+            return np.nan
+        largest = max(largest, abs(out[j]))
+    return largest
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, null_start, null_mu, null_w,
+               null_info, want_ll):
+    """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
+    at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence ``mu``, ``w``
+    and ``info`` hold their values at b and ``low`` the Cholesky factor of ``info``. With
+    ``null_start`` (a variant's fit from [b_null, 0]) the first pass is :func:`null_start_pass`
+    from the covariates-only fit's ``null_mu``, ``null_w`` and ``null_info`` = C' W C (ignored
+    otherwise)."""
+    p = Xt.shape[0]
+    for it in range(1, max_iter + 1):
+        if it == 1 and null_start:
+            null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work)
+        else:
+            sample_pass(Xt, y, b, family, mu, w, info, score, work, True, False)
+        if not cholesky(info, low):
+            return np.nan, it, False, True
+        largest = cholesky_solve(low, score, step, p)
+        if not largest >= 0.0:  # NaN: a score or step entry not finite
+            return np.nan, it, False, True
+        if largest < tol:
+            for j in range(p):
+                b[j] += step[j]
+            ll, _ = sample_pass(Xt, y, b, family, mu, w, info, score, work, False, want_ll)
+            if not cholesky(info, low):
+                return ll, it, False, True
+            return ll, it, True, False
+        if it == max_iter:
+            return np.nan, it, False, False
+        for j in range(p):
+            b[j] += step[j]
+    return np.nan, 0, False, False
 
 
 @numba.njit(cache=True, nogil=True)
 def newton_fit(X, y, b0, family, max_iter, tol):
-    """Maximum-likelihood fit from b0. Returns (b, inverse Fisher information at b, log-likelihood
-    at b, iterations, converged, exploded)."""
-    b = b0.copy()
+    """Maximum-likelihood fit from b0, X (samples, p). Returns (b, inverse Fisher information at
+    b, log-likelihood at b, iterations, converged, exploded, mu, w, Fisher information at b); the
+    information, its inverse and the log-likelihood are NaN unless converged."""
     p = X.shape[1]
-    cov = np.full((p, p), np.nan)
-    for it in range(1, max_iter + 1):
-        mu, w = _mean_and_weight(X @ b, family)
-        score = X.T @ (y - mu)
-        fisher = X.T @ (X * w.reshape(-1, 1))
-        ll = log_likelihood(y, mu, family)
-        delta = np.zeros(p)
-        ok = True
-        for i in range(p):
-            if not np.isfinite(score[i]):
-                ok = False
-        if ok:
+    Xt = np.ascontiguousarray(X.T)
+    b = b0.astype(np.float64)
+    mu, w, work, info, low, score, step = pass_buffers(p, X.shape[0])
+    ll, it, conv, expl = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, False, mu,
+                                    w, info, True)
+    if not conv:
+        info[:] = np.nan
+    cov = np.linalg.inv(info) if conv else info.copy()
+    return b, cov, ll, it, conv, expl, mu, w, info
+
+
+def newton_fit_reference(X, y, b0, family, max_iter, tol):
+    """NumPy version of :func:`newton_fit` (np.linalg.solve for the step, the same convention)."""
+    b = np.array(b0, dtype=np.float64)
+    p = X.shape[1]
+    nan = np.full((p, p), np.nan)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for it in range(1, max_iter + 1):
+            mu, w = _mean_and_weight_reference(X @ b, family)
+            fisher = X.T @ (X * w[:, None])
             try:
-                delta = np.linalg.solve(fisher, score)
-            except Exception:  # singular Fisher information
-                ok = False
-        if not ok or not np.isfinite(delta[0]):
-            return b, cov, ll, it, False, True
-        if np.max(np.abs(delta)) < tol:
-            # Converged: take the last step too (Newton's error is then ~delta², not ~delta) and
-            # report the information and likelihood there.
+                delta = np.linalg.solve(fisher, X.T @ (y - mu))
+            except np.linalg.LinAlgError:
+                return b, nan, np.nan, it, False, True
+            if not np.isfinite(delta).all():
+                return b, nan, np.nan, it, False, True
+            if np.abs(delta).max() < tol:
+                b = b + delta
+                eta = X @ b
+                mu, w = _mean_and_weight_reference(eta, family)
+                if family == LOGISTIC:
+                    ll = np.log(np.where(y == 1, mu, 1 - mu)).sum()
+                else:
+                    from scipy.special import gammaln
+
+                    ll = (y * eta - mu - gammaln(y + 1)).sum()
+                return b, np.linalg.inv(X.T @ (X * w[:, None])), ll, it, True, False
+            if it == max_iter:
+                return b, nan, np.nan, it, False, False
             b = b + delta
-            mu, w = _mean_and_weight(X @ b, family)
-            fisher = X.T @ (X * w.reshape(-1, 1))
-            ll = log_likelihood(y, mu, family)
-            try:
-                cov = np.linalg.inv(fisher)
-            except Exception:
-                return b, cov, ll, it, False, True
-            return b, cov, ll, it, True, False
-        if it == max_iter:
-            return b, cov, ll, it, False, False
-        b = b + delta
-    return b, cov, np.nan, 0, False, False
+    return b, nan, np.nan, 0, False, False
+
+
+def _mean_and_weight_reference(eta, family):
+    if family == LOGISTIC:
+        mu = 1 / (1 + np.exp(-eta))
+        return mu, mu * (1 - mu)
+    mu = np.exp(eta)
+    return mu, mu
 
 
 @numba.njit(cache=True)
@@ -93,35 +318,48 @@ def block_outputs(n_var):
             np.zeros(n_var, dtype=np.bool_), np.zeros(n_var, dtype=np.bool_))
 
 
-#: Variants per parallel chunk of :func:`wald_lrt_block` (each chunk has its own design buffer).
-CHUNK = 16
+@numba.njit(cache=True)
+def design_transposed(C):
+    """[C | g]' as (k + 1, samples) with the covariates C (samples, k) filled in; row k is the
+    variant's, filled per variant."""
+    n, k = C.shape
+    Xt = np.empty((k + 1, n))
+    for j in range(k):
+        for i in range(n):
+            Xt[j, i] = C[i, j]
+    return Xt
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def wald_lrt_block(C, G, y, b_null, family, max_iter, tol):
+def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter, tol, want_ll):
     """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0], in parallel over
-    chunks of variants (each variant on one thread: the same results on any thread count).
-    Returns per variant: beta, se, log-likelihood, iterations, converged, exploded."""
+    chunks of variants (each variant on one thread: the same results on any thread count); b_null,
+    null_mu, null_w and null_info = C' W C: the covariates-only fit (:func:`newton_fit`).
+    Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``), iterations, converged,
+    exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, ll, iters, conv, expl = block_outputs(n_var)
     for chunk in numba.prange((n_var + CHUNK - 1) // CHUNK):
-        X = np.empty((n, k + 1))
-        X[:, :k] = C
-        b0 = np.zeros(k + 1)
-        b0[:k] = b_null
+        Xt = design_transposed(C)
+        mu, w, work, info, low, score, step = pass_buffers(k + 1, n)
+        b = np.empty(k + 1)
         for v in range(chunk * CHUNK, min(n_var, (chunk + 1) * CHUNK)):
-            X[:, k] = G[v]
-            b, cov, lik, it, c, e = newton_fit(X, y, b0, family, max_iter, tol)
+            for i in range(n):
+                Xt[k, i] = G[v, i]
+            b[:k] = b_null
+            b[k] = 0.0
+            lik, it, c, e = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, True,
+                                       null_mu, null_w, null_info, want_ll)
             iters[v], conv[v], expl[v] = it, c, e
             if c:
                 beta[v] = b[k]
-                se[v] = math.sqrt(cov[k, k]) if cov[k, k] > 0 else np.nan
+                se[v] = 1.0 / low[k, k]
                 ll[v] = lik
     return beta, se, ll, iters, conv, expl
 
 
-@numba.njit(cache=True, parallel=True, nogil=True, fastmath={"reassoc", "contract"})
+@numba.njit(cache=True, parallel=True, nogil=True, fastmath=FAST)
 def variant_sums(G, w, r):
     """Per row g of G (variants, samples), in one pass: sum g, sum g², sum w g², sum r g, and
     whether g is constant. w: the null model's weights, r: its residuals y - mu (the score)."""

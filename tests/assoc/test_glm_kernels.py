@@ -1,0 +1,88 @@
+"""The fused maximum-likelihood kernels (gwas.kernels.glm) and their vectorised exponential
+against NumPy references, compiled and as plain Python."""
+
+import warnings
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, newton_fit_reference, wald_lrt_block
+from gwas.kernels.vector_exp import exp_into
+
+#: exp_into's bound: 2 units in the last place of the correctly rounded value
+EXP_ULPS = 2
+
+
+def _ulps(got, want):
+    return np.abs(got - want) / np.spacing(np.abs(want))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 1200), st.floats(0.1, 800), st.integers(0, 2**31 - 1))
+def test_vector_exp_is_within_two_ulps_of_numpy(n, scale, seed):
+    x = np.random.default_rng(seed).uniform(-scale, scale, n)
+    with np.errstate(over="ignore"):
+        want = np.exp(x)
+    # results below the smallest normal number (subnormal or 0) compared absolutely; inf exactly
+    normal = (want > np.finfo(float).tiny) & np.isfinite(want)
+    for impl in (exp_into, exp_into.py_func):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = impl(x, np.empty(n), np.empty(n))
+        assert _ulps(got[normal], want[normal]).max(initial=0) <= EXP_ULPS
+        assert np.allclose(got[~normal], want[~normal], rtol=0, atol=1e-320)  # inf == inf included
+
+
+def test_vector_exp_edges_and_in_place():
+    x = np.array([0.0, -0.0, 1e-300, 708.0, -708.0, 708.5, 709.78, 709.79, -745.0, -746.0, np.inf, -np.inf, np.nan])
+    with np.errstate(over="ignore"):
+        want = np.exp(x)
+    got = exp_into(x.copy(), np.empty(x.size), np.empty(x.size))
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want) & (want > 0)
+    assert _ulps(got[finite], want[finite]).max() <= EXP_ULPS and (got[want == 0] == 0).all()
+    y = x[:5].copy()
+    assert np.array_equal(exp_into(y, y, np.empty(5)), got[:5])  # out may be x
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([LOGISTIC, POISSON]), st.integers(30, 700), st.integers(0, 4), st.integers(0, 2**31 - 1))
+def test_wald_lrt_block_matches_numpy_newton(family, n, k, seed):
+    """Every variant fit from the covariates-only fit (its first pass from the null fit's mu, w and
+    C'WC) against NumPy Newton fits with np.linalg.solve: same iterations and flags, coefficients,
+    SE and log-likelihood to 1e-8 relative."""
+    rng = np.random.default_rng(seed)
+    C = np.column_stack([np.ones(n), rng.standard_normal((n, k))])
+    eta = C @ rng.normal(0, 0.3, k + 1) + (-1.5 if family == LOGISTIC else 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float) if family == LOGISTIC else rng.poisson(np.exp(eta)).astype(float)
+    if y.sum() in (0, n):
+        y[:2] = (0.0, 1.0)
+    G = rng.binomial(2, rng.uniform(0.05, 0.5, 5)[:, None], (5, n)).astype(float)
+    G[1] = rng.standard_normal(n)  # a dosage-like continuous variant
+    if family == LOGISTIC:
+        G[2] = 2 * y  # separation: the fit runs off or explodes
+    b0 = np.zeros(k + 1)
+    null = newton_fit(C, y, b0, family, 25, 1e-8)
+    ref_null = newton_fit_reference(C, y, b0, family, 25, 1e-8)
+    assert null[3:6] == ref_null[3:6]
+    if not null[4]:
+        return
+    assert np.allclose(null[0], ref_null[0], rtol=1e-9, atol=1e-12) and np.isclose(null[2], ref_null[2], rtol=1e-10)
+    b_null, null_mu, null_w, null_info = null[0], null[6], null[7], null[8]
+    want = []
+    for g in G:
+        X = np.column_stack([C, g])
+        b, cov, ll, it, conv, expl = newton_fit_reference(X, y, np.r_[b_null, 0.0], family, 25, 1e-8)
+        want.append((b[-1] if conv else np.nan, np.sqrt(cov[-1, -1]) if conv else np.nan, ll if conv else np.nan,
+                     it, conv, expl))
+    want = [np.array(column) for column in zip(*want)]
+    for impl in (wald_lrt_block, wald_lrt_block.py_func):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = impl(C, G, y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, True)
+        assert np.array_equal(got[4], want[4]) and np.array_equal(got[5], want[5])
+        assert np.array_equal(got[3], want[3])
+        for g_col, w_col in zip(got[:3], want[:3]):
+            assert np.allclose(g_col, w_col, rtol=1e-8, atol=1e-12, equal_nan=True)
+        assert np.isnan(impl(C, G[:1], y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, False)[2]).all()
