@@ -3,8 +3,8 @@
 Cases (N samples x M variants, 10 covariates, hard calls in a PLINK .bed):
   a  1 quantitative trait                       (linear)
   b  50 quantitative traits, each with its own missing samples (linear)
-  c  1 binary trait at 5 % prevalence, Firth fallback (plink2: firth-fallback; hubscan: Wald, then
-     Firth where p < 0.05 or the fit failed)
+  c  1 binary trait at 5 % prevalence, Firth fallback (plink2: firth-fallback; hubscan: the score
+     test, REGENIE's first pass, then Firth with the penalized LRT where p < 0.05 or the test failed)
   d  Firth for every variant
 
 Each tool runs as its own process reading the same files; the table gives whole-process wall time,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from gwas.assoc.design import as_dosage, check_traits, genotype_checks, gram_inverse, mask_groups
@@ -232,7 +233,8 @@ def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult
                 _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
     elif test in ("wald", "lrt", "firth-fallback"):
         beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, fit.mu, fit.w, fit.cwc, family,
-                                                          options["max_iter"], options["tol"], test == "lrt")
+                                                          options["max_iter"], options["tol"], test == "lrt",
+                                                          numba.get_num_threads())
         stat = (beta / se) if test != "lrt" else 2.0 * (ll - fit.ll_null)
         p, nlp = chi2_1df_p(stat ** 2 if test != "lrt" else stat)
         _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes)
@@ -246,7 +248,8 @@ def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult
 
 def _firth(out, t, c, g, y, b_null, options, codes, where) -> None:
     beta, se, chi2, iters, conv, expl = firth_block(c, np.ascontiguousarray(g), y, b_null, options["firth_max_iter"],
-                                                    options["tol"], options["firth_p"] == "lrt")
+                                                    options["tol"], options["firth_p"] == "lrt",
+                                                    numba.get_num_threads())
     if options["firth_p"] == "wald":
         stat = beta / se
         p, nlp = chi2_1df_p(stat ** 2)

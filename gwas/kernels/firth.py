@@ -26,8 +26,8 @@ triangular solves with the leading f x f block of L (the Cholesky factor of I_ff
 beta is sqrt([I^-1]_gg) = 1 / L_gg at the kept b. Cost O(n p²) per iteration; no allocation
 inside the variant loop.
 
-Variants run in parallel (``prange`` over fixed chunks); every variant is computed by one thread
-in a fixed order, so results do not depend on the number of threads.
+Variants run in parallel, dealt round-robin to one lane per thread; every variant is computed by
+one thread in a fixed order, so results do not depend on the number of threads.
 """
 
 import math
@@ -35,8 +35,8 @@ import math
 import numba
 import numpy as np
 
-from gwas.kernels.glm import (CHUNK, FAST, LOGISTIC, SAMPLES, block_outputs, cholesky, cholesky_solve,
-                              design_transposed, pass_buffers, sample_pass)
+from gwas.kernels.glm import (FAST, LOGISTIC, SAMPLES, block_outputs, cholesky, cholesky_solve, design_transposed,
+                              pass_buffers, sample_pass)
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -124,21 +124,22 @@ def firth_fit(X, y, b0, n_free, max_iter, tol):
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def firth_block(C, G, y, b_null, max_iter, tol, null_fit):
+def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
     """Firth fits of y ~ C + g for every row g of G (variants, samples); C (samples, k), y 0/1,
     b_null the covariates-only ML fit. With ``null_fit`` each variant first gets the constrained
     null fit (g's coefficient 0, full-design penalty) and chi² = 2 (l*_full - l*_null); otherwise
-    chi² is NaN. Returns per variant: beta, se (from the penalized information at beta), chi²,
-    iterations (of the full fit, or of the failed null fit), converged, exploded."""
+    chi² is NaN. ``lanes``: parallel lanes, as in :func:`gwas.kernels.glm.wald_lrt_block`.
+    Returns per variant: beta, se (from the penalized information at beta), chi², iterations (of
+    the full fit, or of the failed null fit), converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, chi2, iters, conv, expl = block_outputs(n_var)
-    n_chunks = (n_var + CHUNK - 1) // CHUNK
-    for chunk in numba.prange(n_chunks):
+    lanes = max(1, min(lanes, n_var))
+    for lane in numba.prange(lanes):  # round-robin lanes, as gwas.kernels.glm.wald_lrt_block
         mu, w, work, z, h, info, low, score, step = _buffers(k + 1, n)
         Xt = design_transposed(C)
         b = np.empty(k + 1)
-        for v in range(chunk * CHUNK, min(n_var, (chunk + 1) * CHUNK)):
+        for v in range(lane, n_var, lanes):
             for i in range(n):
                 Xt[k, i] = G[v, i]
             b[:k] = b_null

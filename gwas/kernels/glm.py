@@ -29,8 +29,6 @@ from gwas.kernels.vector_exp import exp_into
 LOGISTIC, POISSON = 0, 1
 #: Samples per chunk of a pass: the chunk's rows of X' and W X' stay in the core's cache.
 SAMPLES = 512
-#: Variants per parallel chunk of the block kernels (buffers are allocated once per chunk).
-CHUNK = 16
 FAST = {"reassoc", "contract"}
 
 
@@ -331,20 +329,23 @@ def design_transposed(C):
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter, tol, want_ll):
-    """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0], in parallel over
-    chunks of variants (each variant on one thread: the same results on any thread count); b_null,
-    null_mu, null_w and null_info = C' W C: the covariates-only fit (:func:`newton_fit`).
-    Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``), iterations, converged,
-    exploded."""
+def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter, tol, want_ll, lanes):
+    """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0]; b_null, null_mu,
+    null_w and null_info = C' W C: the covariates-only fit (:func:`newton_fit`). Variants run in
+    parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j, j + lanes, ...; one per
+    thread: ``numba.get_num_threads()``, passed in so that the compiled kernel can be cached), each
+    with its own buffers; each variant is computed the same way in any lane, so results do not
+    depend on the number of lanes or threads. Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``),
+    iterations, converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, ll, iters, conv, expl = block_outputs(n_var)
-    for chunk in numba.prange((n_var + CHUNK - 1) // CHUNK):
+    lanes = max(1, min(lanes, n_var))
+    for lane in numba.prange(lanes):
         Xt = design_transposed(C)
         mu, w, work, info, low, score, step = pass_buffers(k + 1, n)
         b = np.empty(k + 1)
-        for v in range(chunk * CHUNK, min(n_var, (chunk + 1) * CHUNK)):
+        for v in range(lane, n_var, lanes):
             for i in range(n):
                 Xt[k, i] = G[v, i]
             b[:k] = b_null

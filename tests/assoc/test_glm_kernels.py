@@ -51,7 +51,7 @@ def test_vector_exp_edges_and_in_place():
 def test_wald_lrt_block_matches_numpy_newton(family, n, k, seed):
     """Every variant fit from the covariates-only fit (its first pass from the null fit's mu, w and
     C'WC) against NumPy Newton fits with np.linalg.solve: same iterations and flags, coefficients,
-    SE and log-likelihood to 1e-8 relative."""
+    SE and log-likelihood to 1e-8 relative, on 1, 2 or 3 lanes."""
     rng = np.random.default_rng(seed)
     C = np.column_stack([np.ones(n), rng.standard_normal((n, k))])
     eta = C @ rng.normal(0, 0.3, k + 1) + (-1.5 if family == LOGISTIC else 0.0)
@@ -77,12 +77,12 @@ def test_wald_lrt_block_matches_numpy_newton(family, n, k, seed):
         want.append((b[-1] if conv else np.nan, np.sqrt(cov[-1, -1]) if conv else np.nan, ll if conv else np.nan,
                      it, conv, expl))
     want = [np.array(column) for column in zip(*want)]
-    for impl in (wald_lrt_block, wald_lrt_block.py_func):
+    for impl, lanes in ((wald_lrt_block, 1), (wald_lrt_block, 2), (wald_lrt_block, 3), (wald_lrt_block.py_func, 2)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            got = impl(C, G, y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, True)
+            got = impl(C, G, y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, True, lanes)
         assert np.array_equal(got[4], want[4]) and np.array_equal(got[5], want[5])
         assert np.array_equal(got[3], want[3])
         for g_col, w_col in zip(got[:3], want[:3]):
             assert np.allclose(g_col, w_col, rtol=1e-8, atol=1e-12, equal_nan=True)
-        assert np.isnan(impl(C, G[:1], y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, False)[2]).all()
+        assert np.isnan(impl(C, G[:1], y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, False, 1)[2]).all()

@@ -178,8 +178,8 @@ def test_firth_block_matches_numpy_qr_fits(n, k, prevalence, null_fit, seed):
         for name, value in zip(want, (b[-1] if conv else np.nan, se, 2 * (ll - ll_null) if conv else np.nan,
                                       it, conv, expl)):
             want[name].append(value)
-    for impl in (firth_block, firth_block.py_func):
-        got = dict(zip(want, impl(C, G, y, b_null, 60, 1e-6, null_fit)))
+    for impl, lanes in ((firth_block, 1), (firth_block, 2), (firth_block, 4), (firth_block.py_func, 2)):
+        got = dict(zip(want, impl(C, G, y, b_null, 60, 1e-6, null_fit, lanes)))
         assert np.array_equal(got["conv"], want["conv"]) and np.array_equal(got["expl"], want["expl"])
         assert np.array_equal(got["iters"], want["iters"])
         for name in ("beta", "se", "chi2"):
