@@ -34,10 +34,9 @@ FAST = {"reassoc", "contract"}
 
 @numba.njit(cache=True)
 def pass_buffers(p, n):
-    """Work arrays of :func:`sample_pass` and the solves: mu, w (samples); work (p + 2, chunk):
-    w x_j per row, then eta and y - mu; info, low (p x p); score, step (p)."""
-    return (np.empty(n), np.empty(n), np.empty((p + 2, SAMPLES)), np.empty((p, p)), np.zeros((p, p)), np.empty(p),
-            np.empty(p))
+    """Work arrays of :func:`sample_pass` and the solves: mu, w (samples); work (3, chunk): scratch,
+    eta and y - mu of a chunk; info, low (p x p); score, step (p)."""
+    return np.empty(n), np.empty(n), np.empty((3, SAMPLES)), np.empty((p, p)), np.zeros((p, p)), np.empty(p), np.empty(p)
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -48,7 +47,7 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
     w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
     (Loops index 1-D views from 0 so that they vectorise.)"""
     p, n = Xt.shape
-    eta, resid = work[p], work[p + 1]
+    scratch, eta, resid = work[0], work[1], work[2]
     for j in range(p):
         score[j] = 0.0
         for m in range(p):
@@ -69,13 +68,13 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
         if family == LOGISTIC:
             for i in range(size):
                 resid[i] = -eta[i]
-            exp_into(resid[:size], resid, work[0])
+            exp_into(resid[:size], resid, scratch)
             for i in range(size):
                 m = 1.0 / (1.0 + resid[i])
                 mu_c[i] = m
                 w_c[i] = m * (1.0 - m)
         else:
-            exp_into(eta[:size], mu_c, work[0])
+            exp_into(eta[:size], mu_c, scratch)
             for i in range(size):
                 w_c[i] = mu_c[i]
         for i in range(size):
@@ -87,12 +86,7 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
             else:
                 for i in range(size):
                     ll += y_c[i] * eta[i] - mu_c[i] - math.lgamma(y_c[i] + 1.0)
-        for j in range(p):
-            xj = Xt[j, s:e]
-            wxj = work[j]
-            for i in range(size):
-                wxj[i] = w_c[i] * xj[i]
-        _add_information(Xt, work, s, size, info)
+        _add_information(Xt, w_c, s, size, info)
         if want_score:
             for i in range(size):
                 resid[i] = y_c[i] - mu_c[i]
@@ -142,21 +136,21 @@ def null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def _add_information(Xt, work, s, size, info):
-    """info[j, m] += sum_i (w x_j)_i x_m,i over a chunk of samples (x = rows of X' from column s,
-    w x_j = rows of ``work``), for m >= j: tiles of 2 x 4 entries, each loading 6 sample vectors
-    for 8 products (a plain dot product per entry loads 2 for 1 and is bound by memory loads)."""
+def _add_information(Xt, w, s, size, info):
+    """info[j, m] += sum_i w_i x_j,i x_m,i over a chunk of samples (x = rows of X' from column s,
+    w the chunk's weights), for m >= j: tiles of 2 x 4 entries, each loading 7 sample vectors for 8
+    products (a plain dot product per entry loads 2 for 1 and is bound by memory loads)."""
     p = Xt.shape[0]
     last = p - 1
     for j in range(0, p, 2):
         j2 = min(j + 1, last)
-        wa, wb = work[j, :size], work[j2, :size]
+        xa, xb = Xt[j, s:s + size], Xt[j2, s:s + size]
         for m in range(j, p, 4):
             m1, m2, m3 = min(m + 1, last), min(m + 2, last), min(m + 3, last)
             x0, x1, x2, x3 = Xt[m, s:s + size], Xt[m1, s:s + size], Xt[m2, s:s + size], Xt[m3, s:s + size]
             a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = 0.0
             for i in range(size):
-                va, vb = wa[i], wb[i]
+                va, vb = w[i] * xa[i], w[i] * xb[i]
                 a0 += va * x0[i]
                 a1 += va * x1[i]
                 a2 += va * x2[i]
