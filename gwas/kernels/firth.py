@@ -35,8 +35,8 @@ import math
 import numba
 import numpy as np
 
-from gwas.kernels.glm import (FAST, LOGISTIC, SAMPLES, block_outputs, cholesky, cholesky_solve, design_transposed,
-                              pass_buffers, sample_pass)
+from gwas.kernels.glm import (FAST, LOGISTIC, SAMPLES, add_row_products, block_outputs, cholesky, cholesky_solve,
+                              design_transposed, pass_buffers, sample_pass, start_variant)
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -72,12 +72,7 @@ def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
         for i in range(size):
             m = mu_c[i]
             h[i] = y_c[i] - m + w_c[i] * h[i] * (0.5 - m)  # now the penalized residual
-        for j in range(n_free):
-            xj = Xt[j, s:e]
-            acc = 0.0
-            for i in range(size):
-                acc += xj[i] * h[i]
-            score[j] += acc
+        add_row_products(Xt, s, size, h, score, n_free)
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -140,10 +135,7 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
         Xt = design_transposed(C)
         b = np.empty(k + 1)
         for v in range(lane, n_var, lanes):
-            for i in range(n):
-                Xt[k, i] = G[v, i]
-            b[:k] = b_null
-            b[k] = 0.0
+            start_variant(Xt, G[v], b, b_null)
             ll_null = np.nan
             if null_fit:
                 ll_null, itn, cn, en = _firth_iterate(Xt, y, b, k, max_iter, tol, mu, w, work, z, h, info, low,

@@ -11,12 +11,14 @@ and log-likelihood there; the Firth fit keeps b as Hail does, so its iteration c
 match Hail's.
 
 Computation per iteration, with X' (p coefficients x samples) and one pass over the samples in
-cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w, the information I = X' W X (p (p + 1)
-/ 2 dot products), the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step
-by a forward and a back substitution. The log-likelihood is computed in the pass after convergence
-only; exponentials by :func:`gwas.kernels.vector_exp.exp_into`. The variance of the last coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²)
-per iteration, no allocation inside the iterations; floating-point reassociation lets the sums
-over samples use SIMD lanes (deterministic for a given machine, no other fast-math assumption).
+cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w (exponentials by
+:func:`gwas.kernels.vector_exp.exp_into`), the information I = X' W X (p (p + 1) / 2 sums in tiles),
+the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step by a forward and a
+back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`).
+The log-likelihood is computed in the pass after convergence only. The variance of the last
+coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²) per iteration, no allocation
+inside the iterations; floating-point reassociation lets the sums over samples use SIMD lanes
+(deterministic for a given machine, no other fast-math assumption).
 """
 
 import math
@@ -36,7 +38,8 @@ FAST = {"reassoc", "contract"}
 def pass_buffers(p, n):
     """Work arrays of :func:`sample_pass` and the solves: mu, w (samples); work (3, chunk): scratch,
     eta and y - mu of a chunk; info, low (p x p); score, step (p)."""
-    return np.empty(n), np.empty(n), np.empty((3, SAMPLES)), np.empty((p, p)), np.zeros((p, p)), np.empty(p), np.empty(p)
+    return (np.empty(n), np.empty(n), np.empty((3, SAMPLES)), np.empty((p, p)), np.zeros((p, p)), np.empty(p),
+            np.empty(p))
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -90,16 +93,23 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
         if want_score:
             for i in range(size):
                 resid[i] = y_c[i] - mu_c[i]
-            for j in range(p):
-                xj = Xt[j, s:e]
-                acc = 0.0
-                for i in range(size):
-                    acc += xj[i] * resid[i]
-                score[j] += acc
+            add_row_products(Xt, s, size, resid, score, p)
     for j in range(p):
         for m in range(j):
             info[j, m] = info[m, j]
     return (ll if want_ll else np.nan), positive
+
+
+@numba.njit(cache=True, fastmath=FAST)
+def add_row_products(Xt, s, size, r, out, n_rows):
+    """out[j] += sum_i X'[j, s + i] r[i] over a chunk of ``size`` samples from column s, for the
+    first ``n_rows`` rows of X' (a score X' (y - mu) chunk by chunk)."""
+    for j in range(n_rows):
+        xj = Xt[j, s:s + size]
+        acc = 0.0
+        for i in range(size):
+            acc += xj[i] * r[i]
+        out[j] += acc
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -322,6 +332,16 @@ def design_transposed(C):
     return Xt
 
 
+@numba.njit(cache=True)
+def start_variant(Xt, g, b, b_null):
+    """Put the variant's dosages g in the last row of X' and start b at [b_null, 0]."""
+    k = b_null.shape[0]
+    for i in range(g.shape[0]):
+        Xt[k, i] = g[i]
+    b[:k] = b_null
+    b[k] = 0.0
+
+
 @numba.njit(cache=True, parallel=True, nogil=True)
 def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter, tol, want_ll, lanes):
     """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0]; b_null, null_mu,
@@ -329,8 +349,8 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
     parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j, j + lanes, ...; one per
     thread: ``numba.get_num_threads()``, passed in so that the compiled kernel can be cached), each
     with its own buffers; each variant is computed the same way in any lane, so results do not
-    depend on the number of lanes or threads. Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``),
-    iterations, converged, exploded."""
+    depend on the number of lanes or threads. Returns per variant: beta, se, log-likelihood (NaN
+    unless ``want_ll``), iterations, converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, ll, iters, conv, expl = block_outputs(n_var)
@@ -340,10 +360,7 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
         mu, w, work, info, low, score, step = pass_buffers(k + 1, n)
         b = np.empty(k + 1)
         for v in range(lane, n_var, lanes):
-            for i in range(n):
-                Xt[k, i] = G[v, i]
-            b[:k] = b_null
-            b[k] = 0.0
+            start_variant(Xt, G[v], b, b_null)
             lik, it, c, e = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, True,
                                        null_mu, null_w, null_info, want_ll)
             iters[v], conv[v], expl[v] = it, c, e
