@@ -31,7 +31,8 @@ MISSING_TOKENS = {"", "NA", "NAN", "NULL", "."}
 
 @dataclass
 class TraitMatrix:
-    """``values[i, j]``: trait j of sample i (float64, NaN = not in trait j's analysis)."""
+    """``values[i, j]``: trait j of sample i (float64, NaN = not in trait j's analysis; in either
+    memory order: :func:`read_matrix` gives column-major values, each trait contiguous)."""
 
     sample_ids: np.ndarray
     names: list[str]
@@ -42,14 +43,23 @@ class TraitMatrix:
         return self.values[:, self.names.index(name)]
 
     def select(self, names: list[str]) -> TraitMatrix:
+        """The named traits, in that order (this matrix itself when that is all of them in order)."""
+        if list(names) == self.names:
+            return self
         idx = [self.names.index(n) for n in names]
         return TraitMatrix(self.sample_ids, list(names), self.values[:, idx], [self.types[i] for i in idx])
 
     def align(self, sample_ids) -> TraitMatrix:
-        """Rows reordered to ``sample_ids``; samples absent here get NaN."""
-        pos = {s: i for i, s in enumerate(self.sample_ids.tolist())}
+        """Rows reordered to ``sample_ids``; samples absent here get NaN (this matrix itself when
+        the ids are already its own, in order: no copy of a large matrix)."""
+        import pandas as pd
+
+        if len(sample_ids) == len(self.sample_ids) and np.array_equal(np.asarray(sample_ids, dtype=object),
+                                                                      self.sample_ids):
+            return self
+
         out = np.full((len(sample_ids), len(self.names)), np.nan)
-        idx = np.array([pos.get(s, -1) for s in list(sample_ids)], dtype=np.int64)
+        idx = pd.Index(self.sample_ids).get_indexer(pd.Index(np.asarray(sample_ids, dtype=object)))
         ok = idx >= 0
         out[ok] = self.values[idx[ok]]
         return TraitMatrix(np.asarray(sample_ids, dtype=object), list(self.names), out, list(self.types))
@@ -110,9 +120,10 @@ def read_matrix(path: str | Path, traits: list[str] | None = None) -> TraitMatri
     if unknown:
         raise InputError(f"{path}: no trait(s) {', '.join(unknown[:5])}")
     table = pq.read_table(path, columns=["sample_id", *names])
-    values = np.empty((table.num_rows, len(names)))
+    columns = np.empty((len(names), table.num_rows))  # one contiguous row per trait
     for j, n in enumerate(names):
-        values[:, j] = table.column(n).to_numpy(zero_copy_only=False)
+        columns[j] = table.column(n).to_numpy(zero_copy_only=False)
+    values = columns.T  # (samples, traits), column-major: each trait's values contiguous
     ids = np.asarray(table.column("sample_id").to_pylist(), dtype=object)
     return TraitMatrix(ids, list(names), values, [types.get(n, QUANTITATIVE) for n in names])
 
