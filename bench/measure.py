@@ -95,3 +95,20 @@ def matmul_rate(size: int = 2000) -> float:
 def load() -> float:
     """1-minute load average (above the core count, other work shared the machine)."""
     return os.getloadavg()[0]
+
+
+def warm_up() -> None:
+    """Child process of a benchmark: compile (and cache) the Numba kernels the scans use and the
+    .bed decoder, on a tiny problem, so that no timed run pays for compilation (an installed
+    hubscan compiles once, on first use; a changed kernel module starts a new cache)."""
+    from gwas.assoc import linear_model, logistic_model
+    from gwas.io.plink.bed import decode_dosage_kernel
+
+    decode_dosage_kernel(np.zeros((2, 3), np.uint8), 9, np.empty((2, 9)))
+    rng = np.random.default_rng(0)
+    g = rng.binomial(2, 0.3, (3, 200)).astype(float)
+    cov = rng.standard_normal((200, 2))
+    y = (rng.random((200, 2)) < 0.3).astype(float)
+    for test in ("wald", "score", "firth", "firth-fallback", "lrt"):
+        logistic_model(y, cov, test=test).test(g)
+    linear_model(rng.standard_normal((200, 2)), cov).test(g)

@@ -70,7 +70,7 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
-from bench.measure import run_measured  # noqa: E402
+from bench.measure import run_measured, warm_up  # noqa: E402
 DEFAULT_PHETK_PYTHON = Path.home() / ".cache/hubscan/phetk-venv/bin/python"
 COVARIATES = ["age", "sex"] + [f"pc{j}" for j in range(1, 11)]
 MIN_CASES = 50
@@ -214,22 +214,6 @@ def scan_config(root: Path, out: Path, traits="all", variant_ids=None, block_siz
     if variant_ids:
         cfg["variant_ids"] = variant_ids
     return cfg
-
-
-def warm_up() -> None:
-    """Child process: compile (and cache) the Numba kernels the scans use, on a tiny problem, so
-    that no timed run pays for compilation (an installed hubscan compiles once, on first use)."""
-    import numpy as np
-
-    from gwas.assoc import linear_model, logistic_model
-
-    rng = np.random.default_rng(0)
-    g = rng.binomial(2, 0.3, (3, 200)).astype(float)
-    cov = rng.standard_normal((200, 2))
-    y = (rng.random((200, 2)) < 0.3).astype(float)
-    for test in ("wald", "score", "firth", "firth-fallback", "lrt"):
-        logistic_model(y, cov, test=test).test(g)
-    linear_model(rng.standard_normal((200, 2)), cov).test(g)
 
 
 def scan_in_process(config_json: str) -> None:

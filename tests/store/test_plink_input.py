@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gwas.ingest.run import ingest
-from gwas.io.plink.bed import BED_MAGIC, decode_kernel, decode_reference
+from gwas.io.plink.bed import BED_MAGIC, decode_dosage_kernel, decode_kernel, decode_reference
 from gwas.qc.from_store import pack_bed
 from gwas.store import stats
 from gwas.store.reader import GenotypeStore
@@ -189,6 +189,11 @@ def test_bed_decoder_inverts_independent_packer(n_s, n_v, seed):
     np.testing.assert_array_equal(decode_reference(raw, n_s), counts)
     decode_kernel.py_func(raw, n_s, out)
     np.testing.assert_array_equal(out, counts)
+    want = np.where(counts < 0, np.nan, counts.astype(float))
+    for impl in (decode_dosage_kernel, decode_dosage_kernel.py_func):
+        dosage = np.empty((n_v, n_s))
+        impl(raw, n_s, dosage)
+        np.testing.assert_array_equal(dosage, want)
 
 
 # -- bad input -------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ code  genotype               A1 count
 
 hubscan stores A2 (column 6) as REF and A1 as ALT, as plink2 does when it reads a ``.bed``
 (and as ``plink2 --make-bed`` writes a VCF's REF/ALT), so the stored ALT dosage is the A1 count.
-Kernel :func:`decode_kernel`; plain NumPy reference :func:`decode_reference`.
+Kernels :func:`decode_kernel` (int8 codes) and :func:`decode_dosage_kernel` (float64 dosages, NaN
+missing); plain NumPy reference :func:`decode_reference`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,24 @@ def decode_kernel(raw, n_samples, out):
     for v in range(raw.shape[0]):
         for s in range(n_samples):
             out[v, s] = table[(raw[v, s >> 2] >> ((s & 3) << 1)) & 3]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def decode_dosage_kernel(raw, n_samples, out):
+    """raw uint8 (variants, bytes_per_variant) -> out float64 (variants, n_samples) A1 counts, NaN
+    missing: the association kernels' input, in parallel over variants (one byte -> four values)."""
+    table = np.array([2.0, np.nan, 1.0, 0.0])
+    full = n_samples // 4
+    for v in numba.prange(raw.shape[0]):
+        row = out[v]
+        for byte in range(full):
+            code = raw[v, byte]
+            row[4 * byte] = table[code & 3]
+            row[4 * byte + 1] = table[(code >> 2) & 3]
+            row[4 * byte + 2] = table[(code >> 4) & 3]
+            row[4 * byte + 3] = table[code >> 6]
+        for s in range(4 * full, n_samples):
+            row[s] = table[(raw[v, s >> 2] >> ((s & 3) << 1)) & 3]
 
 
 def decode_reference(raw: np.ndarray, n_samples: int) -> np.ndarray:
