@@ -140,3 +140,21 @@ def test_every_job_script_starts(tmp_path):
                                 cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (name, result.stderr[-2000:])
         assert f"usage: hubscan {name}" in result.stdout, name
+
+
+def test_a_run_builds_only_its_own_command():
+    """`hubscan ingest ...` imports the ingest module alone (not the scan or QC stacks)."""
+    from hubscan import cli
+
+    assert cli._named_command(["--log-level", "DEBUG", "ingest", "x.vcf.gz"]) == "ingest"
+    assert cli._named_command(["--log-level=DEBUG", "simulate", "--out", "x"]) == "simulate"
+    assert cli._named_command(["--help"]) is None and cli._named_command(["no-such-command"]) is None
+    code = ("import sys, hubscan.cli as c; c.build_parser('ingest'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('gwas.scan', 'gwas.qc', 'pyspark'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_ingest_threads_must_be_positive(tmp_path):
+    result = run_cli("ingest", str(tmp_path / "x.vcf.gz"), "--out", str(tmp_path / "s"), "--threads", "0")
+    assert result.returncode == 2 and "--threads must be positive" in result.stderr

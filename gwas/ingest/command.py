@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--variants-chunk", type=int, default=10_000, help="variants per chunk (default 10000)")
     parser.add_argument("--samples-chunk", type=int, default=1_000, help="samples per chunk (default 1000)")
     parser.add_argument("--chunks-per-part", type=int, default=1, help="variant chunks per task (default 1)")
+    parser.add_argument("--threads", type=int, help="threads of a run without --spark (default: all cores; "
+                        "a Spark task uses one)")
     parser.add_argument("--spark", action="store_true", help="run parts as Spark tasks")
     add_spark(parser)
 
@@ -30,12 +32,13 @@ def run(args) -> int:
     from gwas.ingest.run import ingest
     from hubscan.errors import ConfigError
 
-    if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part) < 1:
-        raise ConfigError("--variants-chunk, --samples-chunk and --chunks-per-part must be positive")
+    threads = 1 if args.threads is None else args.threads
+    if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part, threads) < 1:
+        raise ConfigError("--variants-chunk, --samples-chunk, --chunks-per-part and --threads must be positive")
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
     if not (args.spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                        args.chunks_per_part)
+                        args.chunks_per_part, threads=args.threads)
     else:
         from hubscan.files import prepare_output_dir
         from hubscan.runtime.spark import spark_for_run
@@ -43,7 +46,7 @@ def run(args) -> int:
         out = prepare_output_dir(args.out)
         with spark_for_run(out, args.spark_conf, spark_overrides(args), with_hail=with_hail) as spark:
             result = ingest(args.inputs, out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                            args.chunks_per_part, spark if args.spark else None)
+                            args.chunks_per_part, spark if args.spark else None, threads=args.threads)
     print(f"{result.store}: {result.n_variants} variants x {result.n_samples} samples "
           f"({result.parts_run} of {result.parts_total} parts run)")
     return 0

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,37 @@ def part_ranges(n_variants: int, part_size: int) -> list[tuple[str, int, int]]:
     return [(f"part-{k:06d}", a, min(a + part_size, n_variants)) for k, a in enumerate(range(0, n_variants, part_size))]
 
 
-def _run_part(store: str, plan: SourcePlan, tracker_args: tuple, part: tuple[str, int, int]) -> tuple[str, int]:
+def _store_part(store: str, tracker_args: tuple, part: tuple[str, int, int], block: dict) -> int:
+    """Write a converted part and then its marker; returns its variant count."""
     name, a, b = part
-    block = convert_range(plan, a, b)
     write_block(store, a, block)
     PartTracker(*tracker_args).mark_done(name, {"start": a, "stop": b, "variants": b - a,
                                                 "dosage_sum": int(block["call_dosage_scaled"].sum(dtype=np.int64))})
-    return name, b - a
+    return b - a
+
+
+def _run_part(store: str, plan: SourcePlan, tracker_args: tuple, part: tuple[str, int, int]) -> tuple[str, int]:
+    return part[0], _store_part(store, tracker_args, part, convert_range(plan, part[1], part[2]))
+
+
+def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts, threads: int) -> None:
+    """Convert parts one after another on ``threads`` threads while the previous part is written
+    on one more: two blocks of arrays, each reused once its part is written (fresh memory costs page
+    faults on first touch)."""
+    progress = Progress("variants", total=plan.n_variants)
+    with ThreadPoolExecutor(1) as writer:
+        writing, spare = None, None
+        for p in parts:
+            reuse = spare if spare is not None and len(spare["variant_position"]) == p[2] - p[1] else None
+            block = convert_range(plan, p[1], p[2], threads, out=reuse)
+            if writing is not None:
+                progress.advance(writing.result())
+                spare = written
+            writing, written = writer.submit(_store_part, store, tracker_args, p, block), block
+            del block
+        if writing is not None:
+            progress.advance(writing.result())
+    progress.finish()
 
 
 def _unwrap_spark_error(exc: Exception) -> Exception:
@@ -72,9 +97,13 @@ def _unwrap_spark_error(exc: Exception) -> Exception:
 
 
 def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
-           samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None) -> IngestResult:
+           samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None,
+           threads: int | None = None) -> IngestResult:
     """Convert ``inputs`` (VCF/BCF, BGEN, PLINK .bed or .pgen files with the same samples, or one Hail
-    MatrixTable folder) into the store at ``out``."""
+    MatrixTable folder) into the store at ``out``. ``threads`` (default: the cores this process may
+    use) serve the planning pass and, without Spark, each part's conversion while one more thread
+    writes the part before it; a Spark task uses one thread."""
+    threads = max(1, threads or len(os.sched_getaffinity(0)))
     out = prepare_output_dir(out)
     inputs = [str(p) for p in inputs]
     from_mt = [p for p in inputs if is_matrix_table(p)]
@@ -86,7 +115,7 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             info = json.loads((out / "_SUCCESS").read_text() or "{}")
             return IngestResult(out, info.get("variants", 0), info.get("samples", 0), 0, info.get("parts", 0))
         inputs = export_shards(from_mt[0], out)
-    plan = plan_inputs(inputs, sample_file)
+    plan = plan_inputs(inputs, sample_file, threads)
     if plan.n_variants == 0:
         raise InputError(f"{', '.join(plan.paths)}: no variant records to ingest (empty file)")
     tracker_args = (str(out), JOB, _config(plan, variants_chunk, samples_chunk, chunks_per_part))
@@ -112,10 +141,7 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             except Exception as exc:  # Py4JJavaError carrying the worker's traceback
                 raise _unwrap_spark_error(exc) from None
         else:
-            progress = Progress("variants", total=plan.n_variants)
-            for p in pending:
-                progress.advance(_run_part(str(out), plan, tracker_args, p)[1])
-            progress.finish()
+            _run_parts_locally(str(out), plan, tracker_args, pending, threads)
     verify(out, tracker, parts)
     tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})
     if from_mt:

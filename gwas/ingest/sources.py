@@ -3,18 +3,18 @@
 :func:`plan_inputs` reads headers and one cheap pass over record positions (VCF text columns 1-5,
 BGEN block headers or its ``.bgi``) and returns a :class:`SourcePlan`: sample ids, contigs and per
 source record its file, locator (BGEN byte offset; VCF line number, position and rank among
-records at that position) and how many biallelic variants it splits into. :func:`convert_range`
-turns any range of split variants into a block of store arrays, so parallel tasks can own
-chunk-aligned ranges. Conventions (splitting, dosage, INFO): :mod:`gwas.store.variables`; PLINK
-inputs (.bed/.bim/.fam, .pgen/.pvar/.psam: allele order, IID, ploidy from sex): :mod:`gwas.ingest.plink`.
+records at that position; in a BGZF file also the line's offset in the uncompressed stream) and
+how many biallelic variants it splits into. :func:`convert_range` turns any range of split variants
+into a block of store arrays, so parallel tasks can own chunk-aligned ranges; inside a range,
+sub-blocks run on threads (Numba kernels and zlib release the GIL). Conventions (splitting, dosage,
+INFO): :mod:`gwas.store.variables`; VCF/BCF reading: :mod:`gwas.ingest.vcf`; PLINK inputs
+(.bed/.bim/.fam, .pgen/.pvar/.psam: allele order, IID, ploidy from sex): :mod:`gwas.ingest.plink`.
 """
 
 from __future__ import annotations
 
-import gzip
-import itertools
 import os
-import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,15 +22,13 @@ import numpy as np
 
 from gwas.io.bgen import decode as bgen_decode
 from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables
-from gwas.io.vcf.parse import parse_samples
+from gwas.ingest.scratch import drop as drop_scratch
+from gwas.ingest.scratch import scratch
 from gwas.store import stats
-from gwas.store.dosage_kernel import encode_dosage_fast
+from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel
+from gwas.store.variables import FIELDS, GENOTYPE_FIELDS
 from hubscan.errors import InputError
 from hubscan.files import require_file
-
-#: contigs on which haploid calls are expected (males on X/Y, mitochondria)
-HAPLOID_CONTIGS = re.compile(r"^(chr)?(X|Y|MT|M|23|24|26)$", re.IGNORECASE)
-
 
 @dataclass
 class SourcePlan:
@@ -48,6 +46,8 @@ class SourcePlan:
     rec_nsplit: np.ndarray
     with_genotypes: bool
     plink: object = None  # gwas.ingest.plink.PlinkMeta for PLINK inputs
+    rec_upos: np.ndarray | None = None  # VCF in BGZF: offset of the record's line in the uncompressed stream
+    bgzf_blocks: list | None = None  # VCF: per file (block offsets, block starts, length) or None if not BGZF
     split_start: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -82,8 +82,9 @@ def check_unique_samples(ids: list[str], where: str) -> None:
         seen.add(s)
 
 
-def plan_inputs(paths, sample_path=None) -> SourcePlan:
-    """Plan the ingestion of one or more files of one kind with the same samples (in order)."""
+def plan_inputs(paths, sample_path=None, threads: int = 1) -> SourcePlan:
+    """Plan the ingestion of one or more files of one kind with the same samples (in order);
+    a bgzipped VCF is inflated on ``threads`` threads."""
     paths = [str(require_file(p, "genotype file")) for p in paths]
     if not paths:
         raise InputError("no genotype files given")
@@ -95,7 +96,11 @@ def plan_inputs(paths, sample_path=None) -> SourcePlan:
         from gwas.ingest.plink import plan_plink
 
         return plan_plink(paths, kind)
-    return _plan_bgen(paths, sample_path) if kind == "bgen" else _plan_vcf(paths, kind)
+    if kind == "bgen":
+        return _plan_bgen(paths, sample_path)
+    from gwas.ingest.vcf import plan_vcf
+
+    return plan_vcf(paths, kind, threads)
 
 
 # -- BGEN ---------------------------------------------------------------------------------------
@@ -122,19 +127,51 @@ def _plan_bgen(paths, sample_path) -> SourcePlan:
                       cat["nsplit"], with_genotypes=False)
 
 
-def _bgen_records(plan: SourcePlan, r0: int, r1: int):
-    open_files: dict[int, BgenFile] = {}
-    try:
-        for r in range(r0, r1):
-            fi = int(plan.rec_file[r])
-            if fi not in open_files:
-                open_files[fi] = BgenFile(plan.paths[fi], plan.sample_path)
-            b = open_files[fi]
-            first = int(np.searchsorted(plan.rec_file, fi))
-            yield b.read(r - first, int(plan.rec_locator[r]))
-    finally:
-        for b in open_files.values():
-            b.close()
+def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, dosage, square, ploidy) -> None:
+    """Rows of records r0..r1-1 (``put`` writes a row's variant fields and returns its index): each
+    file's byte range read at once, its biallelic layout-2 variants decoded many per kernel call,
+    any other variant one at a time."""
+    r = r0
+    while r < r1:
+        fi = int(plan.rec_file[r])
+        first = int(np.searchsorted(plan.rec_file, fi))
+        end = min(r1, int(np.searchsorted(plan.rec_file, fi, side="right")))
+        with BgenFile(plan.paths[fi]) as bf:
+            stop = int(plan.rec_locator[end]) if end < len(plan.rec_file) and plan.rec_file[end] == fi else bf.file_size
+            bf.prefetch(int(plan.rec_locator[r]), stop)
+            fast, data = [], []
+            for rr in range(r, end):
+                i, offset = rr - first, int(plan.rec_locator[rr])
+                (vid, rsid, _, position, alleles), raw, _ = bf.read_raw(i, offset)
+                vid = rsid if rsid not in ("", ".") else vid
+                if bf.layout == 2 and len(alleles) == 2:
+                    row = put(rr, 0, plan.rec_contig[rr], position, vid, alleles[0], alleles[1], stats.INFO_IMPUTE)
+                    if row is not None:
+                        fast.append((rr, row))
+                        data.append(raw)
+                    continue
+                var = bf.read(i, offset)
+                for j, (e, f) in enumerate(_bgen_split(var)):
+                    alt = var.alleles[j + 1] if len(var.alleles) > 1 else "."
+                    v = put(rr, j, plan.rec_contig[rr], position, vid, alleles[0], alt, stats.INFO_IMPUTE)
+                    if v is not None:
+                        dosage[v], square[v], ploidy[v] = e, f, var.ploidy
+            buf = np.frombuffer(b"".join(data), dtype=np.uint8)
+            starts = np.concatenate([[0], np.cumsum([len(d) for d in data])]).astype(np.int64)
+            rows = np.array([row for _, row in fast], dtype=np.int64)
+            k = 0
+            while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
+                bad = bgen_decode.biallelic_records(buf, starts[k:], len(plan.sample_ids), rows[k:], dosage, square,
+                                                    ploidy)
+                if bad == 0:
+                    break
+                k += bad - 1
+                rr = fast[k][0]
+                var = bf.read(rr - first, int(plan.rec_locator[rr]))
+                (e, f), = _bgen_split(var)
+                dosage[rows[k]], square[rows[k]], ploidy[rows[k]] = e, f, var.ploidy
+                k += 1
+        r = end
 
 
 def _bgen_split(v):
@@ -161,257 +198,83 @@ def _bgen_split(v):
     return out
 
 
-# -- VCF / BCF ------------------------------------------------------------------------------------
-def _open_text(path: str):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def _vcf_header(path: str, kind: str):
-    """(sample ids, [(contig, length)], header line count) of a VCF/BCF."""
-    if kind == "bcf":
-        import pysam
-
-        try:
-            with pysam.VariantFile(path) as vf:
-                contigs = [(c, vf.header.contigs[c].length or -1) for c in vf.header.contigs]
-                return list(vf.header.samples), contigs, 0
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot read BCF header: {exc}") from None
-    contigs, n = [], 0
-    with _open_text(path) as fh:
-        for raw in fh:
-            n += 1
-            line = raw.decode(errors="replace").rstrip("\r\n")
-            if line.startswith("##contig=<"):
-                m_id = re.search(r"[<,]ID=([^,>]+)", line)
-                m_len = re.search(r"[<,]length=(\d+)", line)
-                if m_id:
-                    contigs.append((m_id.group(1), int(m_len.group(1)) if m_len else -1))
-            elif line.startswith("#CHROM"):
-                cols = line.split("\t")
-                if len(cols) < 8:
-                    raise InputError(f"{path}:{n}: #CHROM header has {len(cols)} columns, at least 8 expected")
-                return cols[9:], contigs, n
-            elif not line.startswith("##"):
-                break
-    if n == 0:
-        raise InputError(f"{path}: empty file, not a VCF")
-    raise InputError(f"{path}: no #CHROM header line before the records: not a VCF")
-
-
-def _vcf_positions(path: str, kind: str, n_header: int):
-    """Yield (line number, chrom, pos, n_alt) per record (BCF: record number as line)."""
-    if kind == "bcf":
-        import pysam
-
-        with pysam.VariantFile(path) as vf:
-            for i, rec in enumerate(vf, start=1):
-                yield i, rec.chrom, rec.pos, max(len(rec.alts or ()), 1)
-        return
-    with _open_text(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno <= n_header:
-                continue
-            cols = raw.split(b"\t", 5)
-            if len(cols) < 6:
-                if not raw.strip():
-                    continue
-                raise InputError(f"{path}:{lineno}: record has {len(cols)} tab-separated columns, at least 8 expected")
-            try:
-                pos = int(cols[1])
-            except ValueError:
-                raise InputError(f"{path}:{lineno}: POS {cols[1][:20].decode(errors='replace')!r} is not an integer") from None
-            alt = cols[4]
-            yield lineno, cols[0].decode(), pos, (alt.count(b",") + 1) if alt != b"." else 1
-
-
-def _plan_vcf(paths, kind) -> SourcePlan:
-    samples, contig_len, contigs = None, {}, {}
-    cols = {k: [] for k in ("file", "contig", "loc", "pos", "rank", "nsplit")}
-    for fi, p in enumerate(paths):
-        ids, header_contigs, n_header = _vcf_header(p, kind)
-        if samples is None:
-            samples = ids
-            check_unique_samples(samples, p)
-        elif ids != samples:
-            raise InputError(f"{p}: sample ids differ from those of {paths[0]}")
-        for c, ln in header_contigs:
-            contig_len.setdefault(c, ln)
-        prev_chrom, prev_pos, rank, seen_here = None, -1, 0, set()
-        for lineno, chrom, pos, nalt in _vcf_positions(p, kind, n_header):
-            if chrom != prev_chrom:
-                if chrom in seen_here:
-                    raise InputError(f"{p}:{lineno}: contig {chrom} appears again after other contigs: "
-                                     "the file is not sorted (sort it with `bcftools sort`)")
-                seen_here.add(chrom)
-                prev_chrom, prev_pos, rank = chrom, -1, 0
-            elif pos < prev_pos:
-                raise InputError(f"{p}:{lineno}: position {pos} after {prev_pos} on {chrom}: the file is not "
-                                 "sorted (sort it with `bcftools sort`)")
-            rank = rank + 1 if pos == prev_pos else 0
-            prev_pos = pos
-            cols["file"].append(fi)
-            cols["contig"].append(contigs.setdefault(chrom, len(contigs)))
-            cols["loc"].append(lineno)
-            cols["pos"].append(pos)
-            cols["rank"].append(rank)
-            cols["nsplit"].append(nalt)
-    ids = list(contigs)
-    arr = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items()}
-    return SourcePlan(kind, paths, None, samples, ids, [contig_len.get(c, -1) for c in ids],
-                      arr["file"].astype(np.int32), arr["contig"].astype(np.int16), arr["loc"], arr["pos"],
-                      arr["rank"], arr["nsplit"], with_genotypes=True)
-
-
-def _vcf_lines(plan: SourcePlan, r0: int, r1: int):
-    """Yield (record index, line bytes) for records r0..r1-1, via the tabix/CSI index when present."""
-    import pysam
-
-    r = r0
-    while r < r1:
-        fi, contig = int(plan.rec_file[r]), int(plan.rec_contig[r])
-        seg_end = r
-        while seg_end < r1 and plan.rec_file[seg_end] == fi and plan.rec_contig[seg_end] == contig:
-            seg_end += 1
-        path, chrom = plan.paths[fi], plan.contig_ids[contig]
-        pos, rank = int(plan.rec_pos[r]), int(plan.rec_rank[r])
-        if plan.kind == "bcf":
-            vf = pysam.VariantFile(path)
-            it = (str(rec).encode() for rec in vf.fetch(chrom, pos - 1) if rec.pos >= pos)
-        elif Path(path + ".tbi").exists() or Path(path + ".csi").exists():
-            tf = pysam.TabixFile(path)
-            # sorted (checked when planning): skip the records before pos (e.g. deletions overlapping it)
-            lines = itertools.dropwhile(lambda ln: int(ln.split("\t", 2)[1]) < pos, tf.fetch(chrom, pos - 1))
-            it = (ln.encode() for ln in lines)
-        else:  # no index: read sequentially to the first wanted line
-            first = int(plan.rec_locator[r])
-            fh = _open_text(path)
-            it = (ln for i, ln in enumerate(fh, start=1) if i >= first)
-            rank = 0
-        for _ in range(rank):
-            next(it)
-        for rr in range(r, seg_end):
-            line = next(it, None)
-            if line is None:
-                raise InputError(f"{path}:{int(plan.rec_locator[rr])}: record missing on re-reading "
-                                 "(was the file changed after planning?)")
-            yield rr, line
-        r = seg_end
-
-
-def _vcf_record(plan: SourcePlan, r: int, line: bytes):
-    """Parse one VCF text record into (chrom, pos, id, alleles, gt int16 (n, 2), phased, ds or None)."""
-    where = f"{plan.paths[int(plan.rec_file[r])]}:{int(plan.rec_locator[r])}"
-    n = len(plan.sample_ids)
-    cols = line.split(b"\t", 9)
-    if len(cols) < (10 if n else 8):
-        raise InputError(f"{where}: record has {len(cols)} columns, {9 + n} expected")
-    ref, alt = cols[3].decode(), cols[4].decode()
-    alts = alt.split(",") if alt != "." else []
-    n_alt = max(len(alts), 1)
-    fmt = cols[8].decode().rstrip("\r\n").split(":") if n else []
-    gt_index = fmt.index("GT") if "GT" in fmt else -1
-    ds_index = fmt.index("DS") if "DS" in fmt else -1
-    gt = np.empty((n, 2), dtype=np.int16)
-    phased = np.empty(n, dtype=np.bool_)
-    ds = np.empty((n, n_alt), dtype=np.float64)
-    bad_ploidy = np.zeros(1, dtype=np.int64)
-    if n:
-        if gt_index < 0 and ds_index < 0:
-            raise InputError(f"{where}: FORMAT {cols[8].decode().strip()!r} has neither GT nor DS")
-        data = np.frombuffer(line, dtype=np.uint8)
-        start = len(line) - len(cols[9])
-        code = parse_samples(data, start, n, gt_index, ds_index, n_alt, gt, phased, ds, bad_ploidy)
-        if code == -(n + 1):
-            raise InputError(f"{where}: record does not have {n} sample columns")
-        if code < 0:
-            raise InputError(f"{where}: cannot parse the call of sample column {-code} "
-                             f"(FORMAT {cols[8].decode().strip()}): malformed record")
-        if bad_ploidy[0]:
-            raise InputError(f"{where}: sample column {bad_ploidy[0]} has more than two alleles; "
-                             "ploidy above 2 is not supported in VCF input")
-        if gt_index < 0:
-            gt[:] = -1
-            phased[:] = False
-    chrom = cols[0].decode()
-    if n and gt_index >= 0 and not HAPLOID_CONTIGS.match(chrom):
-        hap = np.flatnonzero((gt[:, 1] == -2))
-        if len(hap):
-            raise InputError(f"{where}: haploid call in sample column {hap[0] + 1} on {chrom}: mixed ploidy is "
-                             "only allowed on X, Y and MT")
-    return chrom, int(cols[1]), cols[2].decode(), ref, alts or ["."], gt, phased, (ds if ds_index >= 0 else None)
-
-
 # -- conversion ----------------------------------------------------------------------------------
 #: genotypes converted at once inside a part: bounds the float64 working arrays (about 40 bytes per
 #: genotype) to a few hundred MB whatever the part size; the outputs (7 bytes per genotype) stay whole.
 SUB_BLOCK_GENOTYPES = 1 << 23
 
 
-def convert_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
+def _sequential(plan: SourcePlan) -> bool:
+    """True when records can only be reached by reading from the file's start (plain or non-BGZF
+    gzip VCF without a tabix/CSI index)."""
+    if plan.kind != "vcf":
+        return False
+    tables = plan.bgzf_blocks or [None] * len(plan.paths)
+    return any(t is None and not (Path(p + ".tbi").exists() or Path(p + ".csi").exists())
+               for p, t in zip(plan.paths, tables))
+
+
+def convert_range(plan: SourcePlan, a: int, b: int, threads: int = 1,
+                  out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Store arrays (see :mod:`gwas.store.variables`) for split variants a..b-1 of ``plan``,
-    converted ``SUB_BLOCK_GENOTYPES`` at a time (an unindexed VCF in one go: it is read from its start)."""
+    converted ``SUB_BLOCK_GENOTYPES`` at a time on ``threads`` threads (an unindexed plain VCF in one
+    go: it is read from its start). The result does not depend on ``threads``. ``out``: arrays of an
+    earlier result with the same number of variants, overwritten (every element) instead of new ones."""
     step = max(1, SUB_BLOCK_GENOTYPES // max(len(plan.sample_ids), 1))
-    unindexed = plan.kind == "vcf" and not all(Path(p + ".tbi").exists() or Path(p + ".csi").exists()
-                                               for p in plan.paths)
-    if b - a <= step or unindexed:
-        return _convert_sub_range(plan, a, b)
-    out = None
-    for s in range(a, b, step):
-        part = _convert_sub_range(plan, s, min(b, s + step))
-        if out is None:
-            out = {k: np.empty((b - a,) + v.shape[1:], dtype=v.dtype) for k, v in part.items()}
-        for k, v in part.items():
-            out[k][s - a:s - a + len(v)] = v
+    ranges = [(a, b)] if b - a <= step or _sequential(plan) else [(s, min(b, s + step)) for s in range(a, b, step)]
+    out = _empty_block(plan, b - a) if out is None else out
+    if threads <= 1 or len(ranges) == 1:
+        try:
+            for s, e in ranges:
+                _convert_sub_range(plan, s, e, out, s - a)
+        finally:
+            drop_scratch()
+    else:  # the pool's threads (and their scratch arrays) end with it
+        with ThreadPoolExecutor(min(threads, len(ranges))) as pool:
+            for _ in pool.map(lambda r: _convert_sub_range(plan, r[0], r[1], out, r[0] - a), ranges):
+                pass
     return out
 
+
+def _empty_block(plan: SourcePlan, m: int) -> dict[str, np.ndarray]:
+    """Uninitialised arrays of every store field with a variants dimension, for ``m`` variants."""
+    sizes = {"variants": m, "samples": len(plan.sample_ids), "alleles": 2, "ploidy": 2}
+    return {name: np.empty(tuple(sizes[d] for d in f.dims), dtype=object if f.dtype == "str" else f.dtype)
+            for name, f in FIELDS.items() if "variants" in f.dims
+            and (plan.with_genotypes or name not in GENOTYPE_FIELDS)}
 
 def summarise(dosage: np.ndarray, ploidy: np.ndarray, modes: np.ndarray, square: np.ndarray | None = None) -> dict:
     """Per-variant frequency, call rate and INFO (each variant with its own INFO mode, see
     :mod:`gwas.store.stats`) and the encoded dosages of a block."""
-    m = dosage.shape[0]
-    out = {"variant_allele_frequency": np.empty(m), "variant_call_rate": np.empty(m), "variant_info": np.empty(m)}
-    for mode in np.unique(modes):
-        sel = np.flatnonzero(modes == mode)
-        whole = len(sel) == m
-        st = stats.variant_stats(dosage if whole else dosage[sel], ploidy if whole else ploidy[sel],
-                                 None if square is None else (square if whole else square[sel]), int(mode))
-        out["variant_allele_frequency"][sel] = st.allele_frequency
-        out["variant_call_rate"][sel] = st.call_rate
-        out["variant_info"][sel] = st.info
-    out["call_dosage_scaled"] = encode_dosage_fast(dosage)
-    return out
+    st = stats.variant_stats(dosage, ploidy, square, modes)
+    return {"variant_allele_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
+            "variant_info": st.info, "call_dosage_scaled": encode_dosage_fast(dosage)}
 
 
-def _convert_sub_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray]:
+def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarray], at: int) -> None:
+    """Convert split variants a..b-1 into rows ``at .. at + b - a`` of the arrays of ``out``."""
+    m = b - a
+    block = {k: v[at:at + m] for k, v in out.items()}  # views: written in place
     if plan.kind in ("bed", "pgen"):
         from gwas.ingest.plink import convert_plink_range
 
-        return convert_plink_range(plan, a, b)
+        for k, v in convert_plink_range(plan, a, b).items():
+            block[k][:] = v
+        return
     n_s = len(plan.sample_ids)
-    m = b - a
     r0 = int(np.searchsorted(plan.split_start, a, side="right") - 1)
     r1 = int(np.searchsorted(plan.split_start, b, side="left"))
-    block = {
-        "variant_contig": np.empty(m, np.int16), "variant_position": np.empty(m, np.int32),
-        "variant_allele": np.empty((m, 2), dtype=object), "variant_id": np.empty(m, dtype=object),
-        "variant_id_mask": np.empty(m, bool), "variant_source": np.empty(m, np.int32),
-        "variant_split": np.empty(m, np.int16),
-    }
-    dosage = np.empty((m, n_s))
-    square = np.empty((m, n_s)) if plan.kind == "bgen" else None  # E[g^2]: only the IMPUTE info needs it
-    ploidy = np.empty((m, n_s), dtype=np.int8)
+    dosage = scratch("dosage", (m, n_s), np.float64)
+    square = scratch("square", (m, n_s), np.float64) if plan.kind == "bgen" else None  # E[g^2]: IMPUTE info only
+    ploidy = scratch("ploidy", (m, n_s), np.int8)
     modes = np.empty(m, dtype=np.int8)
-    if plan.with_genotypes:
-        gts = np.empty((m, n_s, 2), np.int8)
-        phs = np.empty((m, n_s), bool)
+    gts, phs = block.get("call_genotype"), block.get("call_genotype_phased")
 
-    def put(r, j, chrom_idx, pos, vid, ref, alt, e, f, z, mode, g=None, ph=None):
+    def put(r, j, chrom_idx, pos, vid, ref, alt, mode):
+        """Variant fields of ALT j of record r; its row, or None when outside a..b-1."""
         v = int(plan.split_start[r]) + j - a
         if not 0 <= v < m:
-            return
+            return None
         block["variant_contig"][v] = chrom_idx
         block["variant_position"][v] = pos
         block["variant_allele"][v] = (ref, alt)
@@ -419,38 +282,19 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int) -> dict[str, np.ndarray
         block["variant_id_mask"][v] = vid in ("", ".")
         block["variant_source"][v] = plan.rec_file[r]
         block["variant_split"][v] = j + 1
-        dosage[v], ploidy[v], modes[v] = e, z, mode
-        if square is not None:
-            square[v] = f
-        if g is not None:
-            gts[v], phs[v] = g, ph
+        modes[v] = mode
+        return v
 
     if plan.kind == "bgen":
-        for r, var in zip(range(r0, r1), _bgen_records(plan, r0, r1)):
-            vid = var.rsid if var.rsid not in ("", ".") else var.variant_id
-            for j, (e, f) in enumerate(_bgen_split(var)):
-                alt = var.alleles[j + 1] if len(var.alleles) > 1 else "."
-                put(r, j, plan.rec_contig[r], var.position, vid, var.alleles[0], alt, e, f, var.ploidy,
-                    stats.INFO_IMPUTE)
+        _convert_bgen(plan, r0, r1, put, dosage, square, ploidy)
     else:
-        for r, line in _vcf_lines(plan, r0, r1):
-            chrom, pos, vid, ref, alts, gt, phased, ds = _vcf_record(plan, r, line)
-            z = np.where(gt[:, 1] == -2, 1, 2)
-            any_missing = (gt[:, 0] == -1) | (gt[:, 1] == -1)
-            for j, alt in enumerate(alts):
-                if len(alts) == 1:  # codes are already 0/1 (or -1 missing, -2 haploid fill)
-                    g = gt.astype(np.int8)
-                else:
-                    g = np.where(gt == j + 1, 1, np.where(gt < 0, gt, 0)).astype(np.int8)
-                hard = np.where(any_missing, np.nan, (g == 1).sum(1, dtype=np.int64).astype(np.float64))
-                if ds is not None:  # DS where given; a sample with DS '.' but a GT call keeps its GT count
-                    e, mode = np.where(np.isnan(ds[:, j]), hard, ds[:, j]), stats.INFO_MACH
-                else:
-                    e, mode = hard, stats.INFO_HARD
-                put(r, j, plan.rec_contig[r], pos, vid, ref, alt, e, None, z, mode, g, phased)
-    block.update(summarise(dosage, ploidy, modes, square))
+        from gwas.ingest.vcf import convert_vcf
+
+        convert_vcf(plan, a, b, r0, r1, block, dosage, ploidy, modes, gts, phs)
+    st = stats.variant_stats(dosage, ploidy, square, modes)
+    block["variant_allele_frequency"][:] = st.allele_frequency
+    block["variant_call_rate"][:] = st.call_rate
+    block["variant_info"][:] = st.info
+    encode_dosage_kernel(dosage, block["call_dosage_scaled"])
     if plan.with_genotypes:
-        block["call_genotype"] = gts
-        block["call_genotype_mask"] = gts == -1
-        block["call_genotype_phased"] = phs
-    return block
+        np.equal(gts, -1, out=block["call_genotype_mask"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from gwas.io.bgzf import is_bgzf
 from hubscan.errors import InputError
 
 MALE, FEMALE = 1, 2
@@ -106,13 +107,6 @@ def variant_id(hl, locus, alleles):
     """The variant's id "chrom:pos:ref:alt" as a Hail string expression (plink2's
     ``--set-all-var-ids @:#:$r:$a``)."""
     return hl.format("%s:%d:%s:%s", locus.contig, locus.position, alleles[0], alleles[1])
-
-
-def is_bgzf(path: str) -> bool:
-    """True for a block-gzipped (BGZF) file, False for plain gzip (read in one piece, slower)."""
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    return len(head) == 18 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
 
 
 def _dialect(path: Path, first_line: str) -> str | None:

@@ -27,10 +27,12 @@ class VariantStats:
 
 
 @numba.njit(cache=True, nogil=True)
-def variant_stats_kernel(dosage, square, ploidy, mode, af, call_rate, info):
-    """dosage, square (E[g^2]) float64 (v, s) NaN = missing; ploidy (v, s) int; fills af, call_rate, info."""
+def variant_stats_kernel(dosage, square, ploidy, modes, af, call_rate, info):
+    """dosage, square (E[g^2]) float64 (v, s) NaN = missing; ploidy (v, s) any integer type (a
+    broadcast view is fine); modes (v,) the INFO mode of each variant; fills af, call_rate, info."""
     n_v, n_s = dosage.shape
     for v in range(n_v):
+        mode = modes[v]
         n = 0
         se = 0.0
         se2 = 0.0
@@ -67,14 +69,19 @@ def variant_stats_kernel(dosage, square, ploidy, mode, af, call_rate, info):
 
 
 def variant_stats(dosage: np.ndarray, ploidy: np.ndarray, square: np.ndarray | None = None,
-                  mode: int = INFO_HARD) -> VariantStats:
-    """Summaries of a block of variants (rows) x samples (columns)."""
+                  mode: int | np.ndarray = INFO_HARD) -> VariantStats:
+    """Summaries of a block of variants (rows) x samples (columns); ``mode`` one INFO mode for all
+    rows or one per row. Integer ploidy arrays are read as they are (no int64 copy)."""
     dosage = np.ascontiguousarray(dosage, dtype=np.float64)
     square = dosage if square is None else np.ascontiguousarray(square, dtype=np.float64)
-    ploidy = np.ascontiguousarray(np.broadcast_to(ploidy, dosage.shape), dtype=np.int64)
+    ploidy = np.asarray(ploidy)
+    if ploidy.dtype.kind not in "iu":
+        ploidy = ploidy.astype(np.int64)
+    ploidy = np.broadcast_to(ploidy, dosage.shape)
     n = dosage.shape[0]
+    modes = np.ascontiguousarray(np.broadcast_to(np.asarray(mode, dtype=np.int8), (n,)))
     out = VariantStats(np.empty(n), np.empty(n), np.empty(n))
-    variant_stats_kernel(dosage, square, ploidy, mode, out.allele_frequency, out.call_rate, out.info)
+    variant_stats_kernel(dosage, square, ploidy, modes, out.allele_frequency, out.call_rate, out.info)
     return out
 
 

@@ -27,7 +27,7 @@ the dosage is the expected count of ALT_j. The effect/counted allele is always `
 ``call_genotype`` (int8, -1 missing, -2 fill for a haploid call in the diploid ploidy slot) is
 stored only for inputs with hard calls (VCF GT, PLINK); BGEN stores dosages only.
 Chunks: ``variants_chunk`` x ``samples_chunk`` (defaults 10,000 x 1,000 calls), Blosc zstd
-with bit-shuffle. ``_SUCCESS`` (see :mod:`hubscan.parts`) marks a complete store; readers refuse
+(level 1) with bit-shuffle. ``_SUCCESS`` (see :mod:`hubscan.parts`) marks a complete store; readers refuse
 a store without it.
 """
 

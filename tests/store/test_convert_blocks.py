@@ -81,3 +81,23 @@ def test_mach_r2_mixed_ploidy_near_one_for_perfect_calls():
     called = ~np.isnan(e)
     q = np.nansum(e, 1) / (2 * called.sum(1))
     np.testing.assert_allclose(uniform, np.nanvar(e, 1) / (2 * q * (1 - q)), rtol=1e-10)
+
+
+def test_stats_modes_per_row_equal_one_mode_at_a_time():
+    """One kernel call with a mode per row (and int8 ploidy read as it is) gives, bit for bit, what
+    separate calls per mode on int64 ploidy give."""
+    from gwas.store import stats
+
+    rng = np.random.default_rng(9)
+    e = rng.uniform(0, 2, (30, 40))
+    e[rng.random(e.shape) < 0.1] = np.nan
+    f = e ** 2 + rng.uniform(0, 0.3, e.shape)
+    ploidy = np.where(rng.random(e.shape) < 0.3, 1, 2).astype(np.int8)
+    modes = rng.integers(0, 3, 30).astype(np.int8)
+    got = stats.variant_stats(e, ploidy, f, modes)
+    for mode in range(3):
+        sel = modes == mode
+        want = stats.variant_stats(e[sel], ploidy[sel].astype(np.int64), f[sel], mode)
+        for a, b in zip((got.allele_frequency, got.call_rate, got.info), (want.allele_frequency, want.call_rate,
+                                                                          want.info)):
+            np.testing.assert_array_equal(a[sel], b)

@@ -54,6 +54,13 @@ class BgenVariant:
     probs: np.ndarray  # (N, width) float64
 
 
+@functools.lru_cache(maxsize=1)
+def _zstd():
+    import numcodecs
+
+    return numcodecs.Zstd()
+
+
 @functools.lru_cache(maxsize=256)
 def genotype_allele_counts(ploidy: int, n_alleles: int) -> np.ndarray:
     """(n_genotypes, n_alleles) int64: copies of each allele in each unphased genotype, BGEN/VCF colex order."""
@@ -122,7 +129,15 @@ class BgenFile:
         self._fh.close()
 
     # -- header ------------------------------------------------------------------------------
+    def prefetch(self, start: int, stop: int) -> None:
+        """Hold file bytes ``start .. stop - 1`` in memory: reads inside them need no system call."""
+        self._fh.seek(start)
+        self._window = (start, self._fh.read(max(stop - start, 0)))
+
     def _bytes(self, offset: int, n: int, what: str) -> bytes:
+        window = getattr(self, "_window", None)
+        if window is not None and window[0] <= offset and offset + n <= window[0] + len(window[1]):
+            return window[1][offset - window[0]: offset - window[0] + n]
         self._fh.seek(offset)
         data = self._fh.read(n)
         if len(data) != n:
@@ -286,10 +301,54 @@ class BgenFile:
             raise InputError(f"{where}: decompressed {len(data)} bytes, block header says {expected} (corrupt block)")
         return data, end
 
+    def read_raw(self, i: int, offset: int):
+        """((variant id, rsid, chrom, position, alleles), decompressed genotype data, end offset) of
+        variant number ``i`` whose block starts at byte ``offset``."""
+        quick = self._read_raw_window(offset)
+        if quick is not None:
+            return quick
+        header, pos = self._variant_header(i, offset)
+        data, end = self._decompress(i, pos, offset)
+        return header, data, end
+
+    def _read_raw_window(self, offset: int):
+        """:meth:`read_raw` of a layout-2 compressed block held whole in the :meth:`prefetch` window,
+        without per-field reads; None when anything is off (the checked path then names the fault)."""
+        window = getattr(self, "_window", None)
+        if window is None or self.layout != 2 or self.compression == 0 or not window[0] <= offset:
+            return None
+        data, p = window[1], offset - window[0]
+        try:
+            strings = []
+            for _ in range(3):
+                (n,) = struct.unpack_from("<H", data, p)
+                strings.append(data[p + 2:p + 2 + n].decode(errors="replace"))
+                p += 2 + n
+            position, k = struct.unpack_from("<IH", data, p)
+            p += 6
+            alleles = []
+            for _ in range(k):
+                (n,) = struct.unpack_from("<I", data, p)
+                alleles.append(data[p + 4:p + 4 + n].decode(errors="replace"))
+                p += 4 + n
+            c, expected = struct.unpack_from("<II", data, p)
+        except struct.error:
+            return None
+        end = p + 4 + c
+        if k < 1 or c < 4 or end > len(data):
+            return None
+        try:
+            raw = memoryview(data)[p + 8:end]
+            out = zlib.decompress(raw) if self.compression == 1 else bytes(_zstd().decode(raw))
+        except Exception:  # zlib.error, RuntimeError from zstd: the checked path reports it
+            return None
+        if len(out) != expected:
+            return None
+        return (strings[0], strings[1], strings[2], position, alleles), out, window[0] + end
+
     def read(self, i: int, offset: int) -> BgenVariant:
         """Decode variant number ``i`` whose block starts at byte ``offset``."""
-        (vid, rsid, chrom, position, alleles), pos = self._variant_header(i, offset)
-        data, end = self._decompress(i, pos, offset)
+        (vid, rsid, chrom, position, alleles), data, end = self.read_raw(i, offset)
         n = self.n_samples
         where = f"{self.path}: variant {i} at byte {offset}"
         if self.layout == 1:
