@@ -26,7 +26,7 @@ from gwas.ingest.scratch import drop as drop_scratch
 from gwas.ingest.scratch import scratch
 from gwas.store import stats
 from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel
-from gwas.store.variables import FIELDS, GENOTYPE_FIELDS
+from gwas.store.variables import FIELDS, GENOTYPE_FIELDS, set_variant
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
@@ -275,13 +275,7 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
         v = int(plan.split_start[r]) + j - a
         if not 0 <= v < m:
             return None
-        block["variant_contig"][v] = chrom_idx
-        block["variant_position"][v] = pos
-        block["variant_allele"][v] = (ref, alt)
-        block["variant_id"][v] = vid if vid not in ("", ".") else "."
-        block["variant_id_mask"][v] = vid in ("", ".")
-        block["variant_source"][v] = plan.rec_file[r]
-        block["variant_split"][v] = j + 1
+        set_variant(block, v, chrom_idx, pos, ref, alt, vid, plan.rec_file[r], j + 1)
         modes[v] = mode
         return v
 

@@ -24,6 +24,7 @@ from gwas.io import bgzf
 from gwas.ingest.scratch import held, keep
 from gwas.io.vcf import records as vrec
 from gwas.store import stats
+from gwas.store.variables import set_variant
 from hubscan.errors import InputError
 
 #: contigs on which haploid calls are expected (males on X/Y, mitochondria)
@@ -413,11 +414,5 @@ def convert_vcf(plan, a: int, b: int, r0: int, r1: int, block: dict, dosage, plo
             v = int(row0[i]) + j
             if not 0 <= v < m:
                 continue
-            block["variant_contig"][v] = plan.rec_contig[r]
-            block["variant_position"][v] = pos
-            block["variant_allele"][v] = (ref, alt)
-            block["variant_id"][v] = vid if vid not in ("", ".") else "."
-            block["variant_id_mask"][v] = vid in ("", ".")
-            block["variant_source"][v] = plan.rec_file[r]
-            block["variant_split"][v] = j + 1
+            set_variant(block, v, plan.rec_contig[r], pos, ref, alt, vid, plan.rec_file[r], j + 1)
             modes[v] = mode

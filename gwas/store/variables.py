@@ -94,6 +94,19 @@ def decode_dosage(scaled: np.ndarray, dtype=np.float32) -> np.ndarray:
     return out
 
 
+def set_variant(block: dict[str, np.ndarray], v: int, contig: int, position: int, ref: str, alt: str, vid: str,
+                source: int, split: int) -> None:
+    """Row ``v`` of a block's variant fields: contig index, position, (REF, ALT), the ID ('.' and
+    masked when empty or '.'), the source file index and the split index (1 = first ALT)."""
+    block["variant_contig"][v] = contig
+    block["variant_position"][v] = position
+    block["variant_allele"][v] = (ref, alt)
+    block["variant_id"][v] = vid if vid not in ("", ".") else "."
+    block["variant_id_mask"][v] = vid in ("", ".")
+    block["variant_source"][v] = source
+    block["variant_split"][v] = split
+
+
 def check_block(block: dict[str, np.ndarray], n_samples: int) -> None:
     """Check a block of arrays against the registry (names, dtypes, shapes); raise ValueError if off."""
     n = None
