@@ -17,8 +17,9 @@ costs counted once).
 
 How hubscan gets its genotypes (fair to plink2, which decodes the .bed itself): the hubscan process
 reads g.bed in blocks of BLOCK variants and decodes each to float64 dosages with hubscan's .bed
-decoder (a Numba kernel, parallel over variants) into one reused buffer, inside the timed process. Its trait side (masks, covariate bases, null fits) is prepared
-once (linear_model / logistic_model), then ``model.test(block)`` runs per block, as a scan does.
+decoder (a Numba kernel, parallel over variants) into one reused buffer, inside the timed process.
+Its trait side (masks, covariate bases, null fits) is prepared once (linear_model / logistic_model),
+then ``model.test(block)`` runs per block, as a scan does.
 
     .venv/bin/python bench/assoc.py --samples 10000 --variants 100000     # the size
     .venv/bin/python bench/assoc.py --small                                # 2,000 x 5,000, a minute

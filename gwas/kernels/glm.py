@@ -29,7 +29,7 @@ import numpy as np
 from gwas.kernels.vector_exp import exp_into
 
 LOGISTIC, POISSON = 0, 1
-#: Samples per chunk of a pass: the chunk's rows of X' and W X' stay in the core's cache.
+#: Samples per chunk of a pass: the chunk's rows of X' and its work rows stay in the core's cache.
 SAMPLES = 512
 FAST = {"reassoc", "contract"}
 
@@ -133,14 +133,8 @@ def null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work):
         for i in range(size):
             wg[i] = w_c[i] * g[i]
             resid[i] = y_c[i] - mu_c[i]
-        for m in range(p):
-            xm = Xt[m, s:e]
-            a = c = 0.0
-            for i in range(size):
-                a += wg[i] * xm[i]
-                c += xm[i] * resid[i]
-            info[k, m] += a
-            score[m] += c
+        add_row_products(Xt, s, size, wg, info[k], p)
+        add_row_products(Xt, s, size, resid, score, p)
     for m in range(k):
         info[m, k] = info[k, m]
 
