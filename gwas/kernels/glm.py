@@ -61,19 +61,13 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
         e = min(n, s + SAMPLES)
         size = e - s
         mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
-        for i in range(size):
-            eta[i] = 0.0
-        for j in range(p):
-            bj = b[j]
-            xj = Xt[j, s:e]
-            for i in range(size):
-                eta[i] += xj[i] * bj
+        _linear_predictor(Xt, b, s, size, eta)
         if family == LOGISTIC:
             for i in range(size):
                 resid[i] = -eta[i]
-            exp_into(resid[:size], resid, scratch)
+            exp_into(resid[:size], mu_c, scratch)  # exp(-eta); not in place, which does not vectorise
             for i in range(size):
-                m = 1.0 / (1.0 + resid[i])
+                m = 1.0 / (1.0 + mu_c[i])
                 mu_c[i] = m
                 w_c[i] = m * (1.0 - m)
         else:
@@ -101,15 +95,51 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
 
 
 @numba.njit(cache=True, fastmath=FAST)
+def _linear_predictor(Xt, b, s, size, eta):
+    """eta[i] = sum_j X'[j, s + i] b[j] for a chunk of ``size`` samples from column s, four rows of
+    X' per sweep of eta (one load and store of eta per four products, not per one)."""
+    p = Xt.shape[0]
+    for i in range(size):
+        eta[i] = 0.0
+    j = 0
+    while j + 4 <= p:
+        b0, b1, b2, b3 = b[j], b[j + 1], b[j + 2], b[j + 3]
+        x0, x1, x2, x3 = Xt[j, s:s + size], Xt[j + 1, s:s + size], Xt[j + 2, s:s + size], Xt[j + 3, s:s + size]
+        for i in range(size):
+            eta[i] += x0[i] * b0 + x1[i] * b1 + x2[i] * b2 + x3[i] * b3
+        j += 4
+    for m in range(j, p):
+        bm = b[m]
+        xm = Xt[m, s:s + size]
+        for i in range(size):
+            eta[i] += xm[i] * bm
+
+
+@numba.njit(cache=True, fastmath=FAST)
 def add_row_products(Xt, s, size, r, out, n_rows):
     """out[j] += sum_i X'[j, s + i] r[i] over a chunk of ``size`` samples from column s, for the
-    first ``n_rows`` rows of X' (a score X' (y - mu) chunk by chunk)."""
-    for j in range(n_rows):
-        xj = Xt[j, s:s + size]
+    first ``n_rows`` rows of X' (a score X' (y - mu) chunk by chunk); four rows per load of r."""
+    j = 0
+    while j + 4 <= n_rows:
+        x0, x1, x2, x3 = Xt[j, s:s + size], Xt[j + 1, s:s + size], Xt[j + 2, s:s + size], Xt[j + 3, s:s + size]
+        a0 = a1 = a2 = a3 = 0.0
+        for i in range(size):
+            v = r[i]
+            a0 += x0[i] * v
+            a1 += x1[i] * v
+            a2 += x2[i] * v
+            a3 += x3[i] * v
+        out[j] += a0
+        out[j + 1] += a1
+        out[j + 2] += a2
+        out[j + 3] += a3
+        j += 4
+    for m in range(j, n_rows):
+        xm = Xt[m, s:s + size]
         acc = 0.0
         for i in range(size):
-            acc += xj[i] * r[i]
-        out[j] += acc
+            acc += xm[i] * r[i]
+        out[m] += acc
 
 
 @numba.njit(cache=True, fastmath=FAST)

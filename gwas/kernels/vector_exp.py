@@ -30,7 +30,8 @@ C0, C1, C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = (1.0 / math.factori
 @numba.njit(cache=True, fastmath={"contract"})
 def exp_into(x, out, scratch):
     """out[i] = exp(x[i]) for i < len(x); ``scratch`` a float64 work array at least as long.
-    ``out`` may be ``x``; ``scratch`` must be neither."""
+    ``out`` may be ``x`` but then runs 3-4x slower (the compiler cannot prove that the arrays do
+    not overlap and keeps the loop scalar); ``scratch`` must be neither."""
     n = x.shape[0]
     bits = scratch[:n].view(np.int64)
     t = scratch[:n]
