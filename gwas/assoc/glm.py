@@ -144,8 +144,9 @@ class GlmModel:
             with np.errstate(invalid="ignore", divide="ignore"):
                 out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
             c = np.ascontiguousarray(self.design[rows])
+            gc = filled @ c  # C'g of every variant, shared by the mask's traits
             for t, fit in zip(cols, fits):
-                _one_trait(filled, c, fit, self.family, self.test_name, self.options, out, t)
+                _one_trait(filled, c, gc, fit, self.family, self.test_name, self.options, out, t)
 
         # Few variants (a PheWAS): sample masks on parallel threads; many: variants in parallel
         # inside the kernels. Each trait's columns of ``out`` are written by one thread.
@@ -223,8 +224,8 @@ def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     return fit
 
 
-def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
-    n, k = c.shape
+def _one_trait(g, c, gc, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
+    n = c.shape[0]
     if family == LOGISTIC:
         out.n_cases[:, t] = fit.n_cases
         out.n_controls[:, t] = n - fit.n_cases
@@ -233,14 +234,13 @@ def _one_trait(g, c, fit: NullFit, family, test, options, out: AssociationResult
         return
     y, b_null = fit.y, fit.b_null
     sums = variant_sums(g, fit.w, y - fit.mu)
-    # C'g and C'Wg of every variant in one product; the residual sum of squares of g on C is
-    # g'g - (C'g)' (C'C)⁻¹ (C'g).
-    gc, gcw = np.hsplit(g @ np.hstack([c, c * fit.w[:, None]]), [k])
+    # The residual sum of squares of g on C is g'g - (C'g)' (C'C)⁻¹ (C'g).
     codes = genotype_checks(sums[0], sums[1], sums[4], sums[1] - np.einsum("ij,jk,ik->i", gc, fit.cc_inv, gc), n)
     first = options.get("fallback_first") if test == "firth-fallback" else None
     if test == "score" or first == "score":
         # Score U = g'(y - mu) at the null fit and its variance V = 1 / [F⁻¹]_gg
         # = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg); the Rao statistic is U² / V.
+        gcw = g @ (c * fit.w[:, None])
         u, v = sums[3], sums[2] - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = u * u / v

@@ -55,7 +55,14 @@ def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
             zj = z[j]
             for i in range(size):
                 zj[i] = xj[i]
-            for m in range(j):
+            m = 0
+            while m + 4 <= j:  # four earlier rows per sweep of z_j (one load and store per four products)
+                c0, c1, c2, c3 = low[j, m], low[j, m + 1], low[j, m + 2], low[j, m + 3]
+                z0, z1, z2, z3 = z[m], z[m + 1], z[m + 2], z[m + 3]
+                for i in range(size):
+                    zj[i] -= c0 * z0[i] + c1 * z1[i] + c2 * z2[i] + c3 * z3[i]
+                m += 4
+            for m in range(m, j):
                 c = low[j, m]
                 zm = z[m]
                 for i in range(size):
@@ -63,12 +70,7 @@ def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
             inv = 1.0 / low[j, j]
             for i in range(size):
                 zj[i] *= inv
-        for i in range(size):
-            h[i] = 0.0
-        for j in range(p):
-            zj = z[j]
-            for i in range(size):
-                h[i] += zj[i] * zj[i]
+                h[i] = zj[i] * zj[i] if j == 0 else h[i] + zj[i] * zj[i]
         for i in range(size):
             m = mu_c[i]
             h[i] = y_c[i] - m + w_c[i] * h[i] * (0.5 - m)  # now the penalized residual
