@@ -8,15 +8,19 @@ from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE, MAX_DOSAGE_PLOIDY
 
 
 @numba.njit(cache=True, nogil=True)
+def encode_one(d):
+    """One float dosage (NaN = missing) -> its uint16 store code."""
+    if np.isnan(d):
+        return np.uint16(DOSAGE_MISSING)
+    return np.uint16(np.rint(min(max(d, 0.0), float(MAX_DOSAGE_PLOIDY)) * DOSAGE_SCALE))
+
+
+@numba.njit(cache=True, nogil=True)
 def encode_dosage_kernel(dosage, out):
     """dosage float64 (v, s), NaN = missing -> fills out uint16 (v, s); one pass, no temporaries."""
     for v in range(dosage.shape[0]):
         for s in range(dosage.shape[1]):
-            d = dosage[v, s]
-            if np.isnan(d):
-                out[v, s] = DOSAGE_MISSING
-            else:
-                out[v, s] = np.uint16(np.rint(min(max(d, 0.0), float(MAX_DOSAGE_PLOIDY)) * DOSAGE_SCALE))
+            out[v, s] = encode_one(dosage[v, s])
 
 
 def encode_dosage_fast(dosage: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ only (``INFO_MACH``) = sum (e_i - z_i p)^2 / (sum(z_i) p (1 - p)) (MaCH Rsq: var
 population variance, when every call has the same ploidy z; the sum form keeps haploid and diploid
 calls on X each against its own expected count, so perfect calls give about 1); hard calls
 (``INFO_HARD``) = 1. p in {0, 1} or no calls -> INFO 1 (no information lost), frequency NaN when
-nothing is called. Kernel :func:`variant_stats_kernel`, NumPy reference :func:`variant_stats_reference`.
+nothing is called. Kernel :func:`variant_stats_kernel` (per variant :func:`row_stats`), NumPy reference
+:func:`variant_stats_reference`.
 """
 
 from dataclasses import dataclass
@@ -27,45 +28,47 @@ class VariantStats:
 
 
 @numba.njit(cache=True, nogil=True)
+def row_stats(dosage, square, ploidy, mode):
+    """(allele frequency, call rate, INFO) of one variant from its samples' dosages and E[g^2]
+    (float64, NaN = missing; ``square`` read with ``mode == INFO_IMPUTE`` only) and ploidies."""
+    n_s = len(dosage)
+    n = 0
+    se = 0.0
+    se2 = 0.0
+    sf = 0.0
+    sz = 0.0
+    sez = 0.0
+    sz2 = 0.0
+    for s in range(n_s):
+        e = dosage[s]
+        if np.isnan(e):
+            continue
+        z = ploidy[s]
+        n += 1
+        se += e
+        se2 += e * e
+        sz += z
+        sez += e * z
+        sz2 += z * z
+        if mode == 2:
+            sf += square[s]
+    call_rate = n / n_s if n_s > 0 else np.nan
+    if n == 0 or sz == 0:
+        return np.nan, call_rate, 1.0
+    p = se / sz
+    if mode == 0 or p <= 0.0 or p >= 1.0:
+        return p, call_rate, 1.0
+    if mode == 2:
+        return p, call_rate, 1.0 - (sf - se2) / (sz * p * (1.0 - p))
+    return p, call_rate, (se2 - 2.0 * p * sez + p * p * sz2) / (sz * p * (1.0 - p))
+
+
+@numba.njit(cache=True, nogil=True)
 def variant_stats_kernel(dosage, square, ploidy, modes, af, call_rate, info):
     """dosage, square (E[g^2]) float64 (v, s) NaN = missing; ploidy (v, s) any integer type (a
     broadcast view is fine); modes (v,) the INFO mode of each variant; fills af, call_rate, info."""
-    n_v, n_s = dosage.shape
-    for v in range(n_v):
-        mode = modes[v]
-        n = 0
-        se = 0.0
-        se2 = 0.0
-        sf = 0.0
-        sz = 0.0
-        sez = 0.0
-        sz2 = 0.0
-        for s in range(n_s):
-            e = dosage[v, s]
-            if np.isnan(e):
-                continue
-            z = ploidy[v, s]
-            n += 1
-            se += e
-            se2 += e * e
-            sz += z
-            sez += e * z
-            sz2 += z * z
-            if mode == 2:
-                sf += square[v, s]
-        call_rate[v] = n / n_s if n_s > 0 else np.nan
-        if n == 0 or sz == 0:
-            af[v] = np.nan
-            info[v] = 1.0
-            continue
-        p = se / sz
-        af[v] = p
-        if mode == 0 or p <= 0.0 or p >= 1.0:
-            info[v] = 1.0
-        elif mode == 2:
-            info[v] = 1.0 - (sf - se2) / (sz * p * (1.0 - p))
-        else:
-            info[v] = (se2 - 2.0 * p * sez + p * p * sz2) / (sz * p * (1.0 - p))
+    for v in range(dosage.shape[0]):
+        af[v], call_rate[v], info[v] = row_stats(dosage[v], square[v], ploidy[v], modes[v])
 
 
 def variant_stats(dosage: np.ndarray, ploidy: np.ndarray, square: np.ndarray | None = None,
