@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gwas.io import inflate
+from gwas.io.bgen import blocks as bgen_blocks
 from gwas.io.bgen import decode as bgen_decode
 from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables
 from gwas.ingest.scratch import drop as drop_scratch
@@ -127,51 +129,76 @@ def _plan_bgen(paths, sample_path) -> SourcePlan:
                       cat["nsplit"], with_genotypes=False)
 
 
-def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, dosage, square, ploidy) -> None:
-    """Rows of records r0..r1-1 (``put`` writes a row's variant fields and returns its index): each
-    file's byte range read at once, its biallelic layout-2 variants decoded many per kernel call,
-    any other variant one at a time."""
+def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, block: dict[str, np.ndarray]) -> None:
+    """Records r0..r1-1 into ``block``'s dosage codes and per-variant statistics (``put`` writes a
+    row's variant fields and returns its index, or None outside the block). Each file's byte range
+    is read at once and its block headers walked by a kernel; biallelic layout-2 variants are then
+    decompressed, decoded and summarised many per kernel call, any other variant (and one the
+    kernel refuses) through :meth:`BgenFile.read`, which names a fault."""
+    n, fns = len(plan.sample_ids), inflate.functions()
     r = r0
     while r < r1:
         fi = int(plan.rec_file[r])
         first = int(np.searchsorted(plan.rec_file, fi))
         end = min(r1, int(np.searchsorted(plan.rec_file, fi, side="right")))
         with BgenFile(plan.paths[fi]) as bf:
+            start = int(plan.rec_locator[r])
             stop = int(plan.rec_locator[end]) if end < len(plan.rec_file) and plan.rec_file[end] == fi else bf.file_size
-            bf.prefetch(int(plan.rec_locator[r]), stop)
-            fast, data = [], []
-            for rr in range(r, end):
-                i, offset = rr - first, int(plan.rec_locator[rr])
-                (vid, rsid, _, position, alleles), raw, _ = bf.read_raw(i, offset)
-                vid = rsid if rsid not in ("", ".") else vid
-                if bf.layout == 2 and len(alleles) == 2:
-                    row = put(rr, 0, plan.rec_contig[rr], position, vid, alleles[0], alleles[1], stats.INFO_IMPUTE)
+            buf = bf.read_bytes(start, stop)
+            heads = np.empty((end - r, bgen_blocks.N_FIELDS), dtype=np.int64)
+            done = bgen_blocks.walk_headers(buf, 0, end - r, bf.layout, bf.compression, n, heads)
+            moved = np.flatnonzero(heads[:done, bgen_blocks.H_START] + start != plan.rec_locator[r:r + done])
+            if done < end - r or len(moved):
+                k = int(moved[0]) if len(moved) else done
+                bf.check_block(r + k - first, int(plan.rec_locator[r + k]))
+            text = memoryview(buf)
+
+            def field(h, col):  # a header string: (start, length) at columns col, col + 1
+                return str(text[h[col]:h[col] + h[col + 1]], "utf-8", "replace")
+
+            fast_rec, fast_row, fast_at = [], [], []
+            for i, h in enumerate(heads.tolist()):
+                rr = r + i
+                vid = field(h, bgen_blocks.H_RSID)  # the rsid, else the variant id
+                vid = vid if vid not in ("", ".") else field(h, bgen_blocks.H_ID)
+                ref = field(h, bgen_blocks.H_A0)
+                if bf.layout == 2 and h[bgen_blocks.H_K] == 2:
+                    alt = field(h, bgen_blocks.H_A1)
+                    row = put(rr, 0, plan.rec_contig[rr], h[bgen_blocks.H_POS], vid, ref, alt, stats.INFO_IMPUTE)
                     if row is not None:
-                        fast.append((rr, row))
-                        data.append(raw)
+                        fast_rec.append(rr)
+                        fast_row.append(row)
+                        fast_at.append(h[bgen_blocks.H_DATA])
                     continue
-                var = bf.read(i, offset)
+                var = bf.read(rr - first, start + h[bgen_blocks.H_START])
                 for j, (e, f) in enumerate(_bgen_split(var)):
                     alt = var.alleles[j + 1] if len(var.alleles) > 1 else "."
-                    v = put(rr, j, plan.rec_contig[rr], position, vid, alleles[0], alt, stats.INFO_IMPUTE)
+                    v = put(rr, j, plan.rec_contig[rr], h[bgen_blocks.H_POS], vid, ref, alt, stats.INFO_IMPUTE)
                     if v is not None:
-                        dosage[v], square[v], ploidy[v] = e, f, var.ploidy
-            buf = np.frombuffer(b"".join(data), dtype=np.uint8)
-            starts = np.concatenate([[0], np.cumsum([len(d) for d in data])]).astype(np.int64)
-            rows = np.array([row for _, row in fast], dtype=np.int64)
+                        _put_bgen_row(block, v, e, f, var.ploidy)
+            rows, at = np.array(fast_row, dtype=np.int64), np.array(fast_at, dtype=np.int64)
             k = 0
             while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
-                bad = bgen_decode.biallelic_records(buf, starts[k:], len(plan.sample_ids), rows[k:], dosage, square,
-                                                    ploidy)
+                bad = bgen_blocks.biallelic_dosages(buf, at[k:], bf.compression, fns, n, rows[k:],
+                                                    block["call_dosage_scaled"], block["variant_allele_frequency"],
+                                                    block["variant_call_rate"], block["variant_info"])
                 if bad == 0:
                     break
                 k += bad - 1
-                rr = fast[k][0]
-                var = bf.read(rr - first, int(plan.rec_locator[rr]))
+                var = bf.read(fast_rec[k] - first, int(plan.rec_locator[fast_rec[k]]))
                 (e, f), = _bgen_split(var)
-                dosage[rows[k]], square[rows[k]], ploidy[rows[k]] = e, f, var.ploidy
+                _put_bgen_row(block, int(rows[k]), e, f, var.ploidy)
                 k += 1
         r = end
+
+
+def _put_bgen_row(block: dict[str, np.ndarray], v: int, dosage, square, ploidy) -> None:
+    """Row ``v``'s dosage codes and statistics (IMPUTE info) from one variant's float arrays."""
+    st = stats.variant_stats(dosage[None], ploidy[None], square[None], stats.INFO_IMPUTE)
+    block["variant_allele_frequency"][v] = st.allele_frequency[0]
+    block["variant_call_rate"][v] = st.call_rate[0]
+    block["variant_info"][v] = st.info[0]
+    block["call_dosage_scaled"][v] = encode_dosage_fast(dosage[None])[0]
 
 
 def _bgen_split(v):
@@ -264,11 +291,7 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
     n_s = len(plan.sample_ids)
     r0 = int(np.searchsorted(plan.split_start, a, side="right") - 1)
     r1 = int(np.searchsorted(plan.split_start, b, side="left"))
-    dosage = scratch("dosage", (m, n_s), np.float64)
-    square = scratch("square", (m, n_s), np.float64) if plan.kind == "bgen" else None  # E[g^2]: IMPUTE info only
-    ploidy = scratch("ploidy", (m, n_s), np.int8)
     modes = np.empty(m, dtype=np.int8)
-    gts, phs = block.get("call_genotype"), block.get("call_genotype_phased")
 
     def put(r, j, chrom_idx, pos, vid, ref, alt, mode):
         """Variant fields of ALT j of record r; its row, or None when outside a..b-1."""
@@ -280,12 +303,15 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
         return v
 
     if plan.kind == "bgen":
-        _convert_bgen(plan, r0, r1, put, dosage, square, ploidy)
-    else:
-        from gwas.ingest.vcf import convert_vcf
+        _convert_bgen(plan, r0, r1, put, block)
+        return
+    from gwas.ingest.vcf import convert_vcf
 
-        convert_vcf(plan, a, b, r0, r1, block, dosage, ploidy, modes, gts, phs)
-    st = stats.variant_stats(dosage, ploidy, square, modes)
+    dosage = scratch("dosage", (m, n_s), np.float64)
+    ploidy = scratch("ploidy", (m, n_s), np.int8)
+    gts, phs = block["call_genotype"], block["call_genotype_phased"]
+    convert_vcf(plan, a, b, r0, r1, block, dosage, ploidy, modes, gts, phs)
+    st = stats.variant_stats(dosage, ploidy, None, modes)
     block["variant_allele_frequency"][:] = st.allele_frequency
     block["variant_call_rate"][:] = st.call_rate
     block["variant_info"][:] = st.info

@@ -1,65 +1,127 @@
-"""The many-variant BGEN kernel against the per-variant decode (layout-2 probabilities, then
-moments), bit for bit, on the reference files; a block it refuses is reported by index."""
+"""The many-variant BGEN kernels (:mod:`gwas.io.bgen.blocks`) against the checked per-variant
+reader, on the reference files, compiled and as plain Python: the header walk against
+``BgenFile``'s own header parsing, the fused conversion against per-variant decode, moments, the
+NumPy statistics and the NumPy dosage encoding, bit for bit; a block they refuse is reported by
+index; a corrupt block or a file changed after planning is named by the checked path."""
 
 import numpy as np
 import pytest
 
-from gwas.io.bgen import decode
+from gwas.io import inflate
+from gwas.io.bgen import blocks, decode
 from gwas.io.bgen.reader import BgenFile
+from gwas.store import stats
+from gwas.store.variables import encode_dosage
+from hubscan.errors import InputError
+
+FILES = ["example.1bits.bgen", "example.3bits.bgen", "example.8bits.bgen", "example.16bits.zstd.bgen",
+         "example.32bits.bgen", "complex.bgen", "glow-example.8bits.uncompressed.bgen", "glow-phased.8bits.bgen"]
 
 
-@pytest.mark.parametrize("name", ["example.1bits.bgen", "example.3bits.bgen", "example.8bits.bgen",
-                                  "example.16bits.zstd.bgen", "example.32bits.bgen", "complex.bgen"])
-def test_biallelic_records_equal_per_variant_decode(shared_data, name):
+def _walk(b: BgenFile, fn=blocks.walk_headers):
+    buf = b.read_bytes(0, b.file_size)
+    heads = np.empty((b.n_variants, blocks.N_FIELDS), dtype=np.int64)
+    assert fn(buf, b.first_variant_offset, b.n_variants, b.layout, b.compression, b.n_samples, heads) == b.n_variants
+    return buf, heads
+
+
+@pytest.mark.parametrize("name", FILES + ["example.v11.bgen"])
+def test_walk_headers_equals_checked_header_reads(shared_data, name):
     with BgenFile(shared_data / "bgen" / name) as b:
         offsets = b.variant_offsets()
-        raws, want = [], []
-        for i, off in enumerate(offsets):
-            (_, _, _, _, alleles), raw, _ = b.read_raw(i, int(off))
-            if len(alleles) != 2:
-                continue
+        for fn in (blocks.walk_headers, blocks.walk_headers.py_func):
+            buf, heads = _walk(b, fn)
+            np.testing.assert_array_equal(heads[:, blocks.H_START], offsets)
+            for i, h in enumerate(heads):
+                (vid, rsid, chrom, pos, alleles), data_at = b._variant_header(i, int(offsets[i]))
+
+                def text(col):
+                    return buf[h[col]:h[col] + h[col + 1]].tobytes().decode()
+
+                assert (text(blocks.H_ID), text(blocks.H_RSID), text(blocks.H_CHROM)) == (vid, rsid, chrom)
+                assert (h[blocks.H_POS], h[blocks.H_K], text(blocks.H_A0)) == (pos, len(alleles), alleles[0])
+                assert text(blocks.H_A1) == (alleles[1] if len(alleles) > 1 else "")
+                assert (h[blocks.H_DATA], h[blocks.H_END]) == (data_at, b._data_end(i, data_at))
+        k = min(3, b.n_variants - 1)
+        cut = buf[:int(offsets[k]) + 20]  # variant k's header cut: k blocks parsed
+        assert blocks.walk_headers(cut, b.first_variant_offset, b.n_variants, b.layout, b.compression, b.n_samples,
+                                   heads) == k
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_biallelic_dosages_equal_per_variant_decode(shared_data, name):
+    with BgenFile(shared_data / "bgen" / name) as b:
+        buf, heads = _walk(b)
+        want, at = [], []
+        for i, off in enumerate(b.variant_offsets()):
             v = b.read(i, int(off))
+            if len(v.alleles) != 2:
+                continue
             e, f = np.empty(b.n_samples), np.empty(b.n_samples)
             decode.biallelic_moments(v.probs, v.ploidy.astype(np.int64), v.phased, e, f)
-            raws.append(raw)
-            want.append((e, f, v.ploidy.astype(np.int8)))
-    assert raws
-    data = np.frombuffer(b"".join(raws), dtype=np.uint8)
-    starts = np.concatenate([[0], np.cumsum([len(r) for r in raws])]).astype(np.int64)
-    rows = np.arange(len(raws))[::-1].copy()  # rows in any order
-    for fn in (decode.biallelic_records, decode.biallelic_records.py_func):
-        e, f = np.full((len(raws), b.n_samples), -1.0), np.full((len(raws), b.n_samples), -1.0)
-        z = np.full((len(raws), b.n_samples), -1, np.int8)
-        assert fn(data, starts, b.n_samples, rows, e, f, z) == 0
-        for i, (we, wf, wz) in enumerate(want):
-            np.testing.assert_array_equal(e[rows[i]].view(np.uint64), we.view(np.uint64))
-            np.testing.assert_array_equal(f[rows[i]].view(np.uint64), wf.view(np.uint64))
-            np.testing.assert_array_equal(z[rows[i]], wz)
-    bad = data.copy()
-    bad[starts[2] + 4] = 3  # the third block claims 3 alleles
-    out = [np.empty((len(raws), b.n_samples)) for _ in range(2)] + [np.empty((len(raws), b.n_samples), np.int8)]
-    assert decode.biallelic_records(bad, starts, b.n_samples, rows, *out) == 3
-    cut = data[:starts[1] - 5]  # the first block 5 bytes short
-    assert decode.biallelic_records(cut, np.array([0, len(cut)]), b.n_samples, rows[:1], *out) == 1
+            ref = stats.variant_stats_reference(e[None], v.ploidy[None].astype(float), f[None], stats.INFO_IMPUTE)
+            want.append((encode_dosage(e), ref.allele_frequency[0], ref.call_rate[0], ref.info[0]))
+            at.append(heads[i, blocks.H_DATA])
+    assert want
+    m, at = len(want), np.array(at, dtype=np.int64)
+    rows = np.arange(m)[::-1].copy()  # rows in any order
+    for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
+        out = np.zeros((m, b.n_samples), np.uint16)
+        af, cr, info = np.full(m, -1.0), np.full(m, -1.0), np.full(m, -1.0)
+        assert fn(buf, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr, info) == 0
+        for i, (codes, p, c, inf) in enumerate(want):
+            np.testing.assert_array_equal(out[rows[i]], codes)
+            assert cr[rows[i]] == c
+            np.testing.assert_allclose(af[rows[i]], p, rtol=1e-12)  # NumPy sums pairwise: not bit for bit
+            np.testing.assert_allclose(info[rows[i]], inf, rtol=0, atol=1e-9)  # INFO: a difference of sums
+    k = min(2, m - 1)
+    bad = buf.copy()
+    bad[at[k] + 8: at[k] + 24] = 0xFF  # the start of variant k's (compressed) probability block
+    assert blocks.biallelic_dosages(bad, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr,
+                                    info) == k + 1
 
 
-@pytest.mark.parametrize("name", ["example.8bits.bgen", "example.16bits.zstd.bgen", "example.v11.bgen",
-                                  "complex.bgen"])
-def test_read_raw_from_prefetched_window_equals_checked_reads(shared_data, name, tmp_path):
-    path = shared_data / "bgen" / name
-    with BgenFile(path) as b:
-        offsets = b.variant_offsets()
-        want = [b.read_raw(i, int(o)) for i, o in enumerate(offsets)]
-        b.prefetch(int(offsets[0]), b.file_size)
-        assert [b.read_raw(i, int(o)) for i, o in enumerate(offsets)] == want
-    # a corrupt block inside the window is reported by the checked path, naming the variant
-    raw = bytearray(path.read_bytes())
-    raw[int(offsets[2]) - 12: int(offsets[2])] = b"\xff" * 12  # the end of variant 1's compressed data
+def test_biallelic_dosages_equal_fused_statistics_kernel(shared_data):
+    """Statistics bit for bit against the NumPy-free stats kernel on the same float arrays."""
+    with BgenFile(shared_data / "bgen" / "example.8bits.bgen") as b:
+        buf, heads = _walk(b)
+        e, f = np.empty((b.n_variants, b.n_samples)), np.empty((b.n_variants, b.n_samples))
+        z = np.empty((b.n_variants, b.n_samples), np.int8)
+        for i in range(b.n_variants):
+            _, raw, _ = b.read_raw(i, int(heads[i, blocks.H_START]))
+            assert decode.biallelic_block(np.frombuffer(raw, np.uint8), b.n_samples, e[i], f[i], z[i])
+        want = stats.variant_stats(e, z, f, stats.INFO_IMPUTE)
+        out = np.empty((b.n_variants, b.n_samples), np.uint16)
+        af, cr, info = np.empty(b.n_variants), np.empty(b.n_variants), np.empty(b.n_variants)
+        rows = np.arange(b.n_variants)
+        assert blocks.biallelic_dosages(buf, heads[:, blocks.H_DATA].copy(), b.compression, inflate.functions(),
+                                        b.n_samples, rows, out, af, cr, info) == 0
+    for got, ref in ((af, want.allele_frequency), (cr, want.call_rate), (info, want.info)):
+        np.testing.assert_array_equal(got.view(np.uint64), ref.view(np.uint64))
+
+
+def test_corrupt_block_met_by_the_kernel_names_the_variant(shared_data, tmp_path):
+    """A block the fused kernel refuses is re-read the checked way, which names file, variant and byte."""
+    from gwas.ingest.run import ingest
+
+    src = shared_data / "bgen" / "example.16bits.zstd.bgen"
+    with BgenFile(src) as b:
+        off, nxt = (int(x) for x in b.variant_offsets()[7:9])
+    raw = bytearray(src.read_bytes())
+    raw[nxt - 30: nxt - 10] = b"\xff" * 20  # inside variant 7's zstd frame
     (tmp_path / "c.bgen").write_bytes(bytes(raw))
-    from hubscan.errors import InputError
+    with pytest.raises(InputError, match=rf"c\.bgen: variant 7 at byte {off}: .*corrupt block"):
+        ingest([tmp_path / "c.bgen"], tmp_path / "s", variants_chunk=50)
+    assert not (tmp_path / "s" / "_SUCCESS").exists()
 
-    with BgenFile(tmp_path / "c.bgen") as b:
-        b.prefetch(int(offsets[0]), b.file_size)
-        with pytest.raises(InputError, match=r"c\.bgen: .*variant 1"):
-            for i, o in enumerate(offsets[:3]):
-                b.read(i, int(o))
+
+def test_file_changed_after_planning_is_reported(shared_data, tmp_path):
+    from gwas.ingest.sources import convert_range, plan_inputs
+
+    path = tmp_path / "x.bgen"
+    raw = (shared_data / "bgen" / "example.8bits.bgen").read_bytes()
+    path.write_bytes(raw)
+    plan = plan_inputs([path])
+    path.write_bytes(raw[:len(raw) - 500])  # truncated after planning
+    with pytest.raises(InputError, match=r"x\.bgen: (truncated file|variant \d+)"):
+        convert_range(plan, 0, plan.n_variants)

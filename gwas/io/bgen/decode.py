@@ -17,7 +17,7 @@ Conventions (BGEN spec v1.2, layout 2):
 import numba
 import numpy as np
 
-#: values held per sample by :func:`biallelic_records` (ploidy at most 63, +1 implied value)
+#: values held per sample by :func:`biallelic_block` (ploidy at most 63, +1 implied value)
 MAX_BITS_VALUES = 64
 
 
@@ -142,74 +142,87 @@ def biallelic_moments(probs, ploidy, phased, out_dosage, out_square):
 
 
 @numba.njit(cache=True, nogil=True)
-def biallelic_records(data, starts, n_samples, rows, dosage, square, ploidy_out):
-    """Many biallelic layout-2 variants in one call: record i's decompressed probability block is
-    ``data[starts[i]:starts[i + 1]]``; fills row ``rows[i]`` of ``dosage`` and ``square`` (E[g] and
-    E[g^2] of the ALT count, NaN when missing) and ``ploidy_out`` (int8), with exactly the arithmetic
-    of :func:`decode_layout2` then :func:`biallelic_moments`. Returns 0, or i + 1 for the first
-    record whose block is invalid (the caller re-reads it the checked way for the error message)."""
+def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
+    """One biallelic layout-2 variant: its decompressed probability block ``buf`` -> ``dosage`` and
+    ``square`` (float64 (n_samples,): E[g] and E[g^2] of the ALT count, NaN when missing) and
+    ``ploidy_out`` (int8), with exactly the arithmetic of :func:`decode_layout2` then
+    :func:`biallelic_moments`. Returns False, leaving the outputs partly written, when the block is
+    invalid or not biallelic (the caller re-reads it the checked way, which names the fault)."""
+    n = n_samples
+    if len(buf) < 10 + n:
+        return False
+    n_block = np.int64(buf[0]) | (np.int64(buf[1]) << 8) | (np.int64(buf[2]) << 16) | (np.int64(buf[3]) << 24)
+    k = np.int64(buf[4]) | (np.int64(buf[5]) << 8)
+    pmin, pmax = np.int64(buf[6]), np.int64(buf[7])
+    phased, bits = np.int64(buf[8 + n]), np.int64(buf[9 + n])
+    if n_block != n or k != 2 or phased > 1 or bits < 1 or bits > 32 or pmax > MAX_BITS_VALUES - 1:
+        return False
+    total_values = 0
+    for s in range(n):
+        z = np.int64(buf[8 + s] & 0x3F)
+        if z < pmin or z > pmax:
+            return False
+        total_values += z  # biallelic: z values per sample, phased or not
+    if 10 + n + (total_values * bits + 7) // 8 > len(buf):
+        return False
     tmp = np.empty(MAX_BITS_VALUES, dtype=np.float64)
-    for i in range(len(rows)):
-        buf = data[starts[i]:starts[i + 1]]
-        n = n_samples
-        if len(buf) < 10 + n:
-            return i + 1
-        n_block = np.int64(buf[0]) | (np.int64(buf[1]) << 8) | (np.int64(buf[2]) << 16) | (np.int64(buf[3]) << 24)
-        k = np.int64(buf[4]) | (np.int64(buf[5]) << 8)
-        pmin, pmax = np.int64(buf[6]), np.int64(buf[7])
-        phased, bits = np.int64(buf[8 + n]), np.int64(buf[9 + n])
-        if n_block != n or k != 2 or phased > 1 or bits < 1 or bits > 32 or pmax > MAX_BITS_VALUES - 1:
-            return i + 1
-        total_values = 0
-        for s in range(n):
-            z = np.int64(buf[8 + s] & 0x3F)
-            if z < pmin or z > pmax:
-                return i + 1
-            total_values += z  # biallelic: z values per sample, phased or not
-        if 10 + n + (total_values * bits + 7) // 8 > len(buf):
-            return i + 1
-        values = buf[10 + n:]
-        scale = float((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
-        mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
-        row = rows[i]
-        bitpos = 0
-        for s in range(n):
-            z = np.int64(buf[8 + s] & 0x3F)
-            missing = (buf[8 + s] & 0x80) != 0
-            ploidy_out[row, s] = z
-            total = 0.0
-            e = 0.0
-            f = 0.0
-            var = 0.0
-            for h in range(z):
-                byte = bitpos >> 3
-                if bits == 8:  # whole bytes: the same integer, read directly
-                    tmp[h] = float(values[byte]) / scale
-                else:
-                    shift = bitpos & 7
-                    acc = np.uint64(0)
-                    for b in range((shift + bits + 7) >> 3):
-                        acc |= np.uint64(values[byte + b]) << np.uint64(8 * b)
-                    tmp[h] = float((acc >> np.uint64(shift)) & mask) / scale
-                bitpos += bits
-            if missing or (phased and z == 0):
-                dosage[row, s] = np.nan
-                square[row, s] = np.nan
-                continue
-            if phased:
-                for h in range(z):
-                    p = 1.0 - (0.0 + tmp[h])
-                    e += p
-                    var += p * (1.0 - p)
-                dosage[row, s] = e
-                square[row, s] = e * e + var
+    values = buf[10 + n:]
+    scale = float((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    lut = np.empty(256, dtype=np.float64)  # 8 bits: value -> probability, the same division done once
+    if bits == 8:
+        for v in range(256):
+            lut[v] = float(v) / scale
+    bitpos = 0
+    for s in range(n):
+        z = np.int64(buf[8 + s] & 0x3F)
+        missing = (buf[8 + s] & 0x80) != 0
+        ploidy_out[s] = z
+        if bits == 8 and z == 2 and not phased:  # the common case, with the general arithmetic's exact result:
+            p0 = lut[values[bitpos >> 3]]       # total = (0 + p0) + p1, e = ((0 + 0 p0) + 1 p1) + 2 p2 = p1 + 2 p2
+            p1 = lut[values[(bitpos >> 3) + 1]]
+            bitpos += 16
+            if missing:
+                dosage[s] = np.nan
+                square[s] = np.nan
             else:
-                for h in range(z):
-                    total += tmp[h]
-                tmp[z] = 1.0 - total
-                for g in range(z + 1):
-                    e += g * tmp[g]
-                    f += g * g * tmp[g]
-                dosage[row, s] = e
-                square[row, s] = f
-    return 0
+                p2 = 1.0 - (p0 + p1)
+                dosage[s] = p1 + 2.0 * p2
+                square[s] = p1 + 4.0 * p2
+            continue
+        total = 0.0
+        e = 0.0
+        f = 0.0
+        var = 0.0
+        for h in range(z):
+            byte = bitpos >> 3
+            if bits == 8:  # whole bytes: the same integer, read directly
+                tmp[h] = lut[values[byte]]
+            else:
+                shift = bitpos & 7
+                acc = np.uint64(0)
+                for b in range((shift + bits + 7) >> 3):
+                    acc |= np.uint64(values[byte + b]) << np.uint64(8 * b)
+                tmp[h] = float((acc >> np.uint64(shift)) & mask) / scale
+            bitpos += bits
+        if missing or (phased and z == 0):
+            dosage[s] = np.nan
+            square[s] = np.nan
+            continue
+        if phased:
+            for h in range(z):
+                p = 1.0 - (0.0 + tmp[h])
+                e += p
+                var += p * (1.0 - p)
+            dosage[s] = e
+            square[s] = e * e + var
+        else:
+            for h in range(z):
+                total += tmp[h]
+            tmp[z] = 1.0 - total
+            for g in range(z + 1):
+                e += g * tmp[g]
+                f += g * g * tmp[g]
+            dosage[s] = e
+            square[s] = f
+    return True

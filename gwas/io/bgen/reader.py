@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gwas.io.bgen import decode
+from gwas.io.bgen import blocks, decode
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
@@ -129,15 +129,16 @@ class BgenFile:
         self._fh.close()
 
     # -- header ------------------------------------------------------------------------------
-    def prefetch(self, start: int, stop: int) -> None:
-        """Hold file bytes ``start .. stop - 1`` in memory: reads inside them need no system call."""
+    def read_bytes(self, start: int, stop: int) -> np.ndarray:
+        """File bytes ``start .. stop - 1`` as a uint8 array (InputError when the file is shorter)."""
+        out = np.empty(max(stop - start, 0), dtype=np.uint8)
         self._fh.seek(start)
-        self._window = (start, self._fh.read(max(stop - start, 0)))
+        if self._fh.readinto(memoryview(out)) != len(out):
+            raise InputError(f"{self.path}: truncated file: bytes {start}-{stop} needed, file ends at byte "
+                             f"{self.file_size}")
+        return out
 
     def _bytes(self, offset: int, n: int, what: str) -> bytes:
-        window = getattr(self, "_window", None)
-        if window is not None and window[0] <= offset and offset + n <= window[0] + len(window[1]):
-            return window[1][offset - window[0]: offset - window[0] + n]
         self._fh.seek(offset)
         data = self._fh.read(n)
         if len(data) != n:
@@ -217,17 +218,28 @@ class BgenFile:
                 [r[3] for r in rows])
 
     def _scan_blocks(self):
-        offsets = np.empty(self.n_variants, dtype=np.int64)
-        n_alleles = np.empty(self.n_variants, dtype=np.int64)
-        chroms = []
-        pos = self.first_variant_offset
-        for i in range(self.n_variants):
-            offsets[i] = pos
-            (_, _, chrom, _, alleles), pos = self._variant_header(i, pos)
-            n_alleles[i] = len(alleles)
-            chroms.append(chrom)
-            pos = self._data_end(i, pos)
-        return offsets, n_alleles, chroms
+        """Walk every block header (:func:`gwas.io.bgen.blocks.walk_headers` over the mapped file);
+        a block the walk stops at is re-read the checked way, which names the fault."""
+        data = np.memmap(self.path, dtype=np.uint8, mode="r")
+        heads = np.empty((self.n_variants, blocks.N_FIELDS), dtype=np.int64)
+        done = blocks.walk_headers(data, self.first_variant_offset, self.n_variants, self.layout, self.compression,
+                                   self.n_samples, heads)
+        if done < self.n_variants:
+            self.check_block(done, int(heads[done, blocks.H_START]))
+        text, names = memoryview(data), {}
+        spans = heads[:, blocks.H_CHROM:blocks.H_CHROM_LEN + 1].tolist()
+        chroms = [names.get(key) or names.setdefault(key, str(key, "utf-8", "replace"))
+                  for key in (text[a:a + n].tobytes() for a, n in spans)]
+        return heads[:, blocks.H_START].copy(), heads[:, blocks.H_K].copy(), chroms
+
+    def check_block(self, i: int, offset: int) -> None:
+        """Read variant ``i`` at byte ``offset`` the checked way: raises InputError naming what is wrong
+        with it, or, when nothing is, one saying its block differs from what was read before."""
+        _, pos = self._variant_header(i, offset)
+        self._data_end(i, pos)
+        self.read(i, offset)
+        raise InputError(f"{self.path}: variant {i} at byte {offset}: block differs from the earlier read of the "
+                         "file (was the file changed meanwhile?)")
 
     # -- one variant -------------------------------------------------------------------------
     def _string(self, i: int, pos: int, width: int) -> tuple[str, int]:
@@ -292,9 +304,7 @@ class BgenFile:
             if self.compression == 1:
                 data = zlib.decompress(raw)
             else:
-                import numcodecs
-
-                data = bytes(numcodecs.Zstd().decode(raw))
+                data = bytes(_zstd().decode(raw))
         except Exception as exc:  # zlib.error, RuntimeError from zstd
             raise InputError(f"{where}: cannot decompress genotype data ({exc}): corrupt block") from None
         if len(data) != expected:
@@ -304,47 +314,9 @@ class BgenFile:
     def read_raw(self, i: int, offset: int):
         """((variant id, rsid, chrom, position, alleles), decompressed genotype data, end offset) of
         variant number ``i`` whose block starts at byte ``offset``."""
-        quick = self._read_raw_window(offset)
-        if quick is not None:
-            return quick
         header, pos = self._variant_header(i, offset)
         data, end = self._decompress(i, pos, offset)
         return header, data, end
-
-    def _read_raw_window(self, offset: int):
-        """:meth:`read_raw` of a layout-2 compressed block held whole in the :meth:`prefetch` window,
-        without per-field reads; None when anything is off (the checked path then names the fault)."""
-        window = getattr(self, "_window", None)
-        if window is None or self.layout != 2 or self.compression == 0 or not window[0] <= offset:
-            return None
-        data, p = window[1], offset - window[0]
-        try:
-            strings = []
-            for _ in range(3):
-                (n,) = struct.unpack_from("<H", data, p)
-                strings.append(data[p + 2:p + 2 + n].decode(errors="replace"))
-                p += 2 + n
-            position, k = struct.unpack_from("<IH", data, p)
-            p += 6
-            alleles = []
-            for _ in range(k):
-                (n,) = struct.unpack_from("<I", data, p)
-                alleles.append(data[p + 4:p + 4 + n].decode(errors="replace"))
-                p += 4 + n
-            c, expected = struct.unpack_from("<II", data, p)
-        except struct.error:
-            return None
-        end = p + 4 + c
-        if k < 1 or c < 4 or end > len(data):
-            return None
-        try:
-            raw = memoryview(data)[p + 8:end]
-            out = zlib.decompress(raw) if self.compression == 1 else bytes(_zstd().decode(raw))
-        except Exception:  # zlib.error, RuntimeError from zstd: the checked path reports it
-            return None
-        if len(out) != expected:
-            return None
-        return (strings[0], strings[1], strings[2], position, alleles), out, window[0] + end
 
     def read(self, i: int, offset: int) -> BgenVariant:
         """Decode variant number ``i`` whose block starts at byte ``offset``."""
