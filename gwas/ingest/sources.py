@@ -28,7 +28,7 @@ from gwas.ingest.scratch import drop as drop_scratch
 from gwas.ingest.scratch import scratch
 from gwas.store import stats
 from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel
-from gwas.store.variables import FIELDS, GENOTYPE_FIELDS, set_variant
+from gwas.store.variables import FIELDS, GENOTYPE_FIELDS, set_variants
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
@@ -129,19 +129,18 @@ def _plan_bgen(paths, sample_path) -> SourcePlan:
                       cat["nsplit"], with_genotypes=False)
 
 
-def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, block: dict[str, np.ndarray]) -> None:
-    """Records r0..r1-1 into ``block``'s dosage codes and per-variant statistics (``put`` writes a
-    row's variant fields and returns its index, or None outside the block). Each file's byte range
+def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, np.ndarray]) -> None:
+    """Records r0..r1-1 into the rows of ``block`` (split variants ``a ..``). Each file's byte range
     is read at once and its block headers walked by a kernel; biallelic layout-2 variants are then
     decompressed, decoded and summarised many per kernel call, any other variant (and one the
     kernel refuses) through :meth:`BgenFile.read`, which names a fault."""
-    n, fns = len(plan.sample_ids), inflate.functions()
+    n, fns, m = len(plan.sample_ids), inflate.functions(), len(block["variant_position"])
     r = r0
     while r < r1:
         fi = int(plan.rec_file[r])
         first = int(np.searchsorted(plan.rec_file, fi))
         end = min(r1, int(np.searchsorted(plan.rec_file, fi, side="right")))
-        with BgenFile(plan.paths[fi]) as bf:
+        with BgenFile(plan.paths[fi], samples=False) as bf:
             start = int(plan.rec_locator[r])
             stop = int(plan.rec_locator[end]) if end < len(plan.rec_file) and plan.rec_file[end] == fi else bf.file_size
             buf = bf.read_bytes(start, stop)
@@ -156,27 +155,29 @@ def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, block: dict[str, np.n
             def field(h, col):  # a header string: (start, length) at columns col, col + 1
                 return str(text[h[col]:h[col] + h[col + 1]], "utf-8", "replace")
 
-            fast_rec, fast_row, fast_at = [], [], []
+            fast, ids, refs, alts = [], [], [], []
             for i, h in enumerate(heads.tolist()):
                 rr = r + i
                 vid = field(h, bgen_blocks.H_RSID)  # the rsid, else the variant id
                 vid = vid if vid not in ("", ".") else field(h, bgen_blocks.H_ID)
-                ref = field(h, bgen_blocks.H_A0)
                 if bf.layout == 2 and h[bgen_blocks.H_K] == 2:
-                    alt = field(h, bgen_blocks.H_A1)
-                    row = put(rr, 0, plan.rec_contig[rr], h[bgen_blocks.H_POS], vid, ref, alt, stats.INFO_IMPUTE)
-                    if row is not None:
-                        fast_rec.append(rr)
-                        fast_row.append(row)
-                        fast_at.append(h[bgen_blocks.H_DATA])
+                    fast.append(i)
+                    ids.append(vid)
+                    refs.append(field(h, bgen_blocks.H_A0))
+                    alts.append(field(h, bgen_blocks.H_A1))
                     continue
                 var = bf.read(rr - first, start + h[bgen_blocks.H_START])
                 for j, (e, f) in enumerate(_bgen_split(var)):
-                    alt = var.alleles[j + 1] if len(var.alleles) > 1 else "."
-                    v = put(rr, j, plan.rec_contig[rr], h[bgen_blocks.H_POS], vid, ref, alt, stats.INFO_IMPUTE)
-                    if v is not None:
+                    v = int(plan.split_start[rr]) + j - a
+                    if 0 <= v < m:  # a multi-allelic record may straddle the block's ends
+                        set_variants(block, v, plan.rec_contig[rr], h[bgen_blocks.H_POS], var.alleles[0],
+                                     var.alleles[j + 1] if len(var.alleles) > 1 else ".", vid, fi, j + 1)
                         _put_bgen_row(block, v, e, f, var.ploidy)
-            rows, at = np.array(fast_row, dtype=np.int64), np.array(fast_at, dtype=np.int64)
+            fast = np.array(fast, dtype=np.int64)
+            rec = r + fast
+            rows = plan.split_start[rec] - a  # one row each, inside the block
+            set_variants(block, rows, plan.rec_contig[rec], heads[fast, bgen_blocks.H_POS], refs, alts, ids, fi, 1)
+            at = heads[fast, bgen_blocks.H_DATA]
             k = 0
             while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
                 bad = bgen_blocks.biallelic_dosages(buf, at[k:], bf.compression, fns, n, rows[k:],
@@ -185,7 +186,7 @@ def _convert_bgen(plan: SourcePlan, r0: int, r1: int, put, block: dict[str, np.n
                 if bad == 0:
                     break
                 k += bad - 1
-                var = bf.read(fast_rec[k] - first, int(plan.rec_locator[fast_rec[k]]))
+                var = bf.read(int(rec[k]) - first, int(plan.rec_locator[rec[k]]))
                 (e, f), = _bgen_split(var)
                 _put_bgen_row(block, int(rows[k]), e, f, var.ploidy)
                 k += 1
@@ -291,22 +292,12 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
     n_s = len(plan.sample_ids)
     r0 = int(np.searchsorted(plan.split_start, a, side="right") - 1)
     r1 = int(np.searchsorted(plan.split_start, b, side="left"))
-    modes = np.empty(m, dtype=np.int8)
-
-    def put(r, j, chrom_idx, pos, vid, ref, alt, mode):
-        """Variant fields of ALT j of record r; its row, or None when outside a..b-1."""
-        v = int(plan.split_start[r]) + j - a
-        if not 0 <= v < m:
-            return None
-        set_variant(block, v, chrom_idx, pos, ref, alt, vid, plan.rec_file[r], j + 1)
-        modes[v] = mode
-        return v
-
     if plan.kind == "bgen":
-        _convert_bgen(plan, r0, r1, put, block)
+        _convert_bgen(plan, a, r0, r1, block)
         return
     from gwas.ingest.vcf import convert_vcf
 
+    modes = np.empty(m, dtype=np.int8)
     dosage = scratch("dosage", (m, n_s), np.float64)
     ploidy = scratch("ploidy", (m, n_s), np.int8)
     gts, phs = block["call_genotype"], block["call_genotype_phased"]

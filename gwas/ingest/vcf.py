@@ -24,7 +24,7 @@ from gwas.io import bgzf
 from gwas.ingest.scratch import held, keep
 from gwas.io.vcf import records as vrec
 from gwas.store import stats
-from gwas.store.variables import set_variant
+from gwas.store.variables import set_variants
 from hubscan.errors import InputError
 
 #: contigs on which haploid calls are expected (males on X/Y, mitochondria)
@@ -406,13 +406,17 @@ def convert_vcf(plan, a: int, b: int, r0: int, r1: int, block: dict, dosage, plo
                             int(err[2]), n, fmt, meta[i][0])
     if pending is not None:
         raise pending
-    m = b - a
-    for i, (chrom, pos, vid, ref, alts) in enumerate(meta):
-        r = r0 + i
-        mode = stats.INFO_MACH if fields["ds"][i] >= 0 else stats.INFO_HARD
-        for j, alt in enumerate(alts):
-            v = int(row0[i]) + j
-            if not 0 <= v < m:
-                continue
-            set_variant(block, v, plan.rec_contig[r], pos, ref, alt, vid, plan.rec_file[r], j + 1)
-            modes[v] = mode
+    n_alts = np.array([len(x[4]) for x in meta], dtype=np.int64)
+    rec = np.repeat(np.arange(len(meta)), n_alts)  # record (from r0) of each split variant
+    split = np.arange(len(rec)) - np.repeat(np.cumsum(n_alts) - n_alts, n_alts) + 1
+    rows = plan.split_start[r0 + rec] - a + split - 1
+    keep = (rows >= 0) & (rows < b - a)  # a multi-allelic record may straddle the block's ends
+    rec, split, rows = rec[keep], split[keep], rows[keep]
+
+    def column(k, dtype=object):
+        return np.array([x[k] for x in meta], dtype=dtype)[rec]
+
+    alts = np.array([alt for x in meta for alt in x[4]], dtype=object)[keep]
+    set_variants(block, rows, plan.rec_contig[r0 + rec], column(1, np.int64), column(3), alts, column(2),
+                 plan.rec_file[r0 + rec], split)
+    modes[rows] = np.where(fields["ds"][rec] >= 0, stats.INFO_MACH, stats.INFO_HARD)

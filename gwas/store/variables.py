@@ -94,17 +94,20 @@ def decode_dosage(scaled: np.ndarray, dtype=np.float32) -> np.ndarray:
     return out
 
 
-def set_variant(block: dict[str, np.ndarray], v: int, contig: int, position: int, ref: str, alt: str, vid: str,
-                source: int, split: int) -> None:
-    """Row ``v`` of a block's variant fields: contig index, position, (REF, ALT), the ID ('.' and
-    masked when empty or '.'), the source file index and the split index (1 = first ALT)."""
-    block["variant_contig"][v] = contig
-    block["variant_position"][v] = position
-    block["variant_allele"][v] = (ref, alt)
-    block["variant_id"][v] = vid if vid not in ("", ".") else "."
-    block["variant_id_mask"][v] = vid in ("", ".")
-    block["variant_source"][v] = source
-    block["variant_split"][v] = split
+def set_variants(block: dict[str, np.ndarray], rows, contig, position, ref, alt, vid, source, split) -> None:
+    """Rows ``rows`` of a block's variant fields at once (each other argument one value per row or
+    one for all): contig index, position, (REF, ALT), the ID ('.' and masked when empty or '.'),
+    the source file index and the split index (1 = first ALT)."""
+    rows, vid = np.atleast_1d(rows), np.atleast_1d(np.asarray(vid, dtype=object))  # no 0-d arrays as elements
+    absent = (vid == "") | (vid == ".")
+    block["variant_contig"][rows] = contig
+    block["variant_position"][rows] = position
+    block["variant_allele"][rows, 0] = ref
+    block["variant_allele"][rows, 1] = alt
+    block["variant_id"][rows] = np.where(absent, ".", vid)
+    block["variant_id_mask"][rows] = absent
+    block["variant_source"][rows] = source
+    block["variant_split"][rows] = split
 
 
 def check_block(block: dict[str, np.ndarray], n_samples: int) -> None:

@@ -106,7 +106,8 @@ def read_sample_file(path: str | os.PathLike) -> list[str]:
 class BgenFile:
     """An open BGEN file (see module docstring). Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike, sample_path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike, sample_path: str | os.PathLike | None = None, samples: bool = True):
+        """``samples=False``: skip the sample ids (``sample_ids`` is None), for reading variants only."""
         self.path = require_file(path, "BGEN file")
         self._fh = open(self.path, "rb")
         self.file_size = os.fstat(self._fh.fileno()).st_size
@@ -114,7 +115,7 @@ class BgenFile:
             self.close()
             raise InputError(f"{self.path}: empty file, not a BGEN file")
         try:
-            self._read_header(sample_path)
+            self._read_header(sample_path, samples)
         except Exception:
             self.close()
             raise
@@ -146,7 +147,7 @@ class BgenFile:
                              f"file ends at byte {self.file_size}")
         return data
 
-    def _read_header(self, sample_path) -> None:
+    def _read_header(self, sample_path, samples: bool = True) -> None:
         first, header_len = struct.unpack("<II", self._bytes(0, 8, "header"))
         if header_len < 20:
             raise InputError(f"{self.path}: header length {header_len} < 20: not a BGEN file")
@@ -165,6 +166,9 @@ class BgenFile:
             raise InputError(f"{self.path}: zstd compression is not allowed with layout 1")
         self.first_variant_offset = first + 4
         file_ids = None
+        if not samples:
+            self.sample_ids, self.sample_source = None, None
+            return
         if has_ids:
             block_len, n = struct.unpack("<II", self._bytes(4 + header_len, 8, "sample id block"))
             if n != self.n_samples:
