@@ -328,8 +328,9 @@ def record_text(plan, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
             continue
         nxt = int(plan.rec_upos[end]) if end < len(plan.rec_upos) and plan.rec_file[end] == fi else table[2]
         u0 = int(plan.rec_upos[r])
-        parts.append(bgzf.read_span(plan.paths[fi], table[0], table[1], u0, nxt, held("text")))  # buffer reused
-        if parts[-1].base is not None:
+        reuse = held("text") if end == r1 else None  # the reused buffer serves the range's last file only
+        parts.append(bgzf.read_span(plan.paths[fi], table[0], table[1], u0, nxt, reuse))
+        if reuse is not None and parts[-1].base is not None:
             keep("text", parts[-1].base)
         starts.extend((at + plan.rec_upos[r:end] - u0).tolist())
         at += len(parts[-1])
