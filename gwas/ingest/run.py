@@ -9,6 +9,9 @@
    retries a failed task (``spark.task.maxFailures``); a run started again skips finished parts.
 4. Verify every marker (variant counts) and that every variant position was written, then write
    ``_SUCCESS``. Readers (:class:`gwas.store.reader.GenotypeStore`) refuse a store without it.
+
+Bgzipped VCFs ingested without Spark take a single pass instead of steps 1-3 (plan and convert from
+the same inflated text, :mod:`gwas.ingest.stream`), with the same parts, markers and step 4.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import zarr
 
 from gwas.ingest.hail_mt import export_shards, is_matrix_table, remove_export
 from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
+from gwas.ingest.stream import stream_vcfs, streamable
 from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
 from gwas.store.writer import create_store, write_block
 from hubscan.errors import InputError, OutputError
@@ -46,11 +50,15 @@ class IngestResult:
     parts_total: int
 
 
-def _config(plan: SourcePlan, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
-    paths = list(plan.paths) + (list(plan.plink.variant_paths) if plan.plink is not None else [])
+def _config(paths, sample_path, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
     files = [{"path": str(Path(p).resolve()), "size": os.path.getsize(p)} for p in paths]
-    return {"inputs": files, "sample_file": plan.sample_path, "variants_chunk": variants_chunk,
+    return {"inputs": files, "sample_file": sample_path, "variants_chunk": variants_chunk,
             "samples_chunk": samples_chunk, "chunks_per_part": chunks_per_part}
+
+
+def _plan_config(plan: SourcePlan, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
+    paths = list(plan.paths) + (list(plan.plink.variant_paths) if plan.plink is not None else [])
+    return _config(paths, plan.sample_path, variants_chunk, samples_chunk, chunks_per_part)
 
 
 def part_ranges(n_variants: int, part_size: int) -> list[tuple[str, int, int]]:
@@ -115,10 +123,15 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             info = json.loads((out / "_SUCCESS").read_text() or "{}")
             return IngestResult(out, info.get("variants", 0), info.get("samples", 0), 0, info.get("parts", 0))
         inputs = export_shards(from_mt[0], out)
+    if streamable(inputs, spark):
+        result = _ingest_stream(inputs, out, variants_chunk, samples_chunk, chunks_per_part, threads)
+        if from_mt:
+            remove_export(out)
+        return result
     plan = plan_inputs(inputs, sample_file, threads)
     if plan.n_variants == 0:
         raise InputError(f"{', '.join(plan.paths)}: no variant records to ingest (empty file)")
-    tracker_args = (str(out), JOB, _config(plan, variants_chunk, samples_chunk, chunks_per_part))
+    tracker_args = (str(out), JOB, _plan_config(plan, variants_chunk, samples_chunk, chunks_per_part))
     tracker = PartTracker(*tracker_args)
     parts = part_ranges(plan.n_variants, variants_chunk * chunks_per_part)
     if tracker.complete:
@@ -147,6 +160,30 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
     if from_mt:
         remove_export(out)
     return IngestResult(out, plan.n_variants, len(plan.sample_ids), len(pending), len(parts))
+
+
+def _ingest_stream(inputs, out: Path, variants_chunk: int, samples_chunk: int, chunks_per_part: int,
+                   threads: int) -> IngestResult:
+    """Local ingest of bgzipped VCFs in one pass (:mod:`gwas.ingest.stream`), with the parts, markers
+    and verification of the two-pass path."""
+    paths = [str(Path(p)) for p in inputs]
+    tracker_args = (str(out), JOB, _config(paths, None, variants_chunk, samples_chunk, chunks_per_part))
+    tracker = PartTracker(*tracker_args)
+    part_size = variants_chunk * chunks_per_part
+    if tracker.complete:
+        log.info("store %s is complete already", out)
+        info = json.loads((out / "_SUCCESS").read_text() or "{}")
+        return IngestResult(out, info.get("variants", 0), info.get("samples", 0), 0, info.get("parts", 0))
+    tracker.init()
+    store_args = {"with_genotypes": True, "variants_chunk": variants_chunk, "samples_chunk": samples_chunk,
+                  "attrs": {"source_kind": "vcf", "source_files": [Path(p).name for p in paths]}}
+    n_variants, n_samples, parts_run = stream_vcfs(
+        out, paths, part_size, store_args, tracker,
+        lambda store, part, block: _store_part(store, tracker_args, part, block), threads)
+    parts = part_ranges(n_variants, part_size)
+    verify(out, tracker, parts)
+    tracker.finalise({"variants": n_variants, "samples": n_samples, "parts": len(parts)})
+    return IngestResult(out, n_variants, n_samples, parts_run, len(parts))
 
 
 def verify(out: Path, tracker: PartTracker, parts) -> None:

@@ -50,6 +50,7 @@ class SourcePlan:
     plink: object = None  # gwas.ingest.plink.PlinkMeta for PLINK inputs
     rec_upos: np.ndarray | None = None  # VCF in BGZF: offset of the record's line in the uncompressed stream
     bgzf_blocks: list | None = None  # VCF: per file (block offsets, block starts, length) or None if not BGZF
+    text: np.ndarray | None = None  # VCF records' text held in memory (uint8; rec_upos index it), single pass
     split_start: np.ndarray = field(init=False)
 
     def __post_init__(self):

@@ -106,6 +106,17 @@ class _Heads:
             lst.append(np.asarray(arr, dtype=np.int64))
         self.n += len(lineno)
 
+    def tail(self, first: int):
+        """:meth:`arrays` of records ``first ..`` only, joining just the entries that hold them."""
+        k, n = len(self.lineno), self.n
+        while k > 0 and n > first:
+            k -= 1
+            n -= len(self.lineno[k])
+        cat = [np.concatenate(x[k:])[first - n:] if len(x) > k else np.zeros(0, np.int64)
+               for x in (self.lineno, self.pos, self.nalt, self.upos)]
+        run = np.searchsorted(np.asarray(self.run_first, dtype=np.int64), np.arange(first, self.n), side="right") - 1
+        return (*cat, run)
+
     def arrays(self):
         cat = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in (self.lineno, self.pos, self.nalt, self.upos)]
         run = np.zeros(self.n, dtype=np.int64)
@@ -145,14 +156,17 @@ def _scan_text(path: str, kind: str, n_header: int, heads: _Heads) -> None:
     heads.add(lineno, pos, nalt, np.full(len(lineno), -1), chroms)
 
 
-def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: _Heads, threads: int):
-    """Record heads of a bgzipped VCF, inflated in bulk; returns (block offsets, block starts, length)."""
+def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: _Heads, threads: int, on_text=None):
+    """Record heads of a bgzipped VCF, inflated in bulk; returns (block offsets, block starts, length).
+    ``on_text(text, at, first)``, when given, is called with each span of whole lines scanned (uint8,
+    ``text[0]`` at stream offset ``at``, valid during the call only) and the index of its first record."""
     offsets, starts = [], []
     carry, carry_at, lineno, skip, total = np.zeros(0, np.uint8), header_bytes, n_header, header_bytes, 0
 
     def scan(arr: np.ndarray, at: int, start: int, stop: int) -> None:
         """Lines of arr[start:stop] (uint8; arr[0] at stream offset ``at``)."""
         nonlocal lineno
+        first, begin = heads.n, start
         words = vrec.words_of(arr)
         while start < stop and heads.error is None:
             cap = (stop - start) // 256 + 64
@@ -178,6 +192,8 @@ def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: _Heads, threa
                 heads.add(linenos[rec], out["pos"][rec], out["nalt"][rec], at + out["start"][rec], chroms)
             lineno += n
             start = nxt
+        if on_text is not None:
+            on_text(arr[begin:start], at + begin, first)
 
     for text, boffs, bstarts in bgzf.iter_batches(path, threads):  # text: a reused uint8 buffer
         offsets.append(boffs)
@@ -312,6 +328,10 @@ def _lines(plan, r0: int, r1: int):
 
 def record_text(plan, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
     """Text of records r0..r1-1 in one uint8 buffer and the offset of each record's line in it."""
+    if plan.text is not None:  # held in memory (gwas.ingest.stream): rec_upos are offsets in it
+        u0 = int(plan.rec_upos[r0])
+        u1 = int(plan.rec_upos[r1]) if r1 < len(plan.rec_upos) else len(plan.text)
+        return plan.text[u0:u1], plan.rec_upos[r0:r1] - u0
     parts, starts, at, r = [], [], 0, r0
     while r < r1:
         fi = int(plan.rec_file[r])
