@@ -1,5 +1,5 @@
 """BGZF (blocked gzip, as written by bgzip/htslib) read in bulk: many blocks per call, inflated on
-threads (``zlib`` releases the GIL while it inflates).
+threads by a kernel calling zlib without the GIL (:mod:`gwas.io.bgzf_kernel`).
 
 A BGZF file is a series of gzip members ("blocks") of at most 64 KiB each, whose gzip header
 carries the block's compressed size in a ``BC`` extra subfield (SAM/BAM specification, section 4.1).
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from gwas.io import bgzf_kernel, inflate
 from hubscan.errors import InputError
 
 #: compressed bytes read per batch (a batch is inflated on the threads together)
@@ -76,18 +77,36 @@ def _sizes(data, blocks) -> np.ndarray:
 
 
 def _inflate_into(path, data, blocks, out: np.ndarray, starts: np.ndarray) -> None:
-    """Inflate each block into ``out[starts[k]:]`` (its ISIZE bytes)."""
-    for (offset, at, size), u in zip(blocks, starts):
-        (xlen,) = struct.unpack_from("<H", data, at + 10)
-        (isize,) = struct.unpack_from("<I", data, at + size - 4)
-        try:
-            raw = zlib.decompress(memoryview(data)[at + 12 + xlen: at + size - 8], -15)
-        except zlib.error as exc:
-            raise InputError(f"{path}: BGZF block at byte {offset}: cannot inflate ({exc}): corrupt file") from None
-        if len(raw) != isize:
-            raise InputError(f"{path}: BGZF block at byte {offset}: inflated {len(raw)} bytes, its trailer says "
-                             f"{isize} (corrupt file)")
-        out[u:u + isize] = np.frombuffer(raw, dtype=np.uint8)
+    """Inflate each block into ``out[starts[k]:]`` (its ISIZE bytes), many per kernel call
+    (:func:`gwas.io.bgzf_kernel.inflate_blocks`); a block it refuses is inflated the checked way."""
+    if not blocks:
+        return
+    fns = inflate.functions()
+    table = np.array(blocks, dtype=np.int64)
+    stream = inflate.raw_stream(fns)
+    try:
+        bad = bgzf_kernel.inflate_blocks(np.frombuffer(data, dtype=np.uint8), table[:, 1], table[:, 2], out,
+                                         np.asarray(starts, dtype=np.int64), fns, stream)
+    finally:
+        inflate.end_raw(fns, stream)
+    if bad >= 0:
+        _inflate_checked(path, data, blocks[bad], out, int(starts[bad]))
+        raise InputError(f"{path}: BGZF block at byte {blocks[bad][0]}: cannot inflate (corrupt file)")
+
+
+def _inflate_checked(path, data, block, out: np.ndarray, u: int) -> None:
+    """Inflate one block with Python's zlib into ``out[u:]``; InputError naming what is wrong with it."""
+    offset, at, size = block
+    (xlen,) = struct.unpack_from("<H", data, at + 10)
+    (isize,) = struct.unpack_from("<I", data, at + size - 4)
+    try:
+        raw = zlib.decompress(memoryview(data)[at + 12 + xlen: at + size - 8], -15)
+    except zlib.error as exc:
+        raise InputError(f"{path}: BGZF block at byte {offset}: cannot inflate ({exc}): corrupt file") from None
+    if len(raw) != isize:
+        raise InputError(f"{path}: BGZF block at byte {offset}: inflated {len(raw)} bytes, its trailer says "
+                         f"{isize} (corrupt file)")
+    out[u:u + isize] = np.frombuffer(raw, dtype=np.uint8)
 
 
 def _inflate_all(path, data, blocks, out: np.ndarray, pool: ThreadPoolExecutor | None) -> tuple[int, np.ndarray]:

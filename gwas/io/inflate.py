@@ -20,8 +20,12 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-#: indexes into :func:`functions`
+#: indexes into :func:`functions` (ZLIB_VERSION: the address of zlib's version string)
 ZLIB_UNCOMPRESS, ZSTD_DECOMPRESS, ZSTD_IS_ERROR = 0, 1, 2
+INFLATE_INIT2, INFLATE, INFLATE_RESET, INFLATE_END, ZLIB_VERSION = 3, 4, 5, 6, 7
+#: zlib's z_stream on LP64 platforms: 112 bytes; int64 words of the fields used (next_in, avail_in,
+#: next_out, avail_out, total_out)
+Z_STREAM_WORDS, Z_NEXT_IN, Z_AVAIL_IN, Z_NEXT_OUT, Z_AVAIL_OUT, Z_TOTAL_OUT = 14, 0, 1, 3, 4, 5
 #: BGEN compression codes (flags bits 0-1)
 NONE, ZLIB, ZSTD = 0, 1, 2
 
@@ -32,14 +36,17 @@ def _symbol(lib: ctypes.CDLL, name: str) -> int:
 
 @cache
 def functions() -> np.ndarray:
-    """int64 addresses of zlib ``uncompress``, ``ZSTD_decompress`` and ``ZSTD_isError``."""
+    """int64 addresses of the C functions (and zlib's version string) at the indexes above."""
     path = getattr(zlib, "__file__", None) or ctypes.util.find_library("z")  # zlib built into Python: libz
     libz = ctypes.CDLL(path)
     import numcodecs.zstd
 
     libzstd = ctypes.CDLL(numcodecs.zstd.__file__)
+    version = libz.zlibVersion
+    version.restype = ctypes.c_void_p
     return np.array([_symbol(libz, "uncompress"), _symbol(libzstd, "ZSTD_decompress"),
-                     _symbol(libzstd, "ZSTD_isError")], dtype=np.int64)
+                     _symbol(libzstd, "ZSTD_isError"), _symbol(libz, "inflateInit2_"), _symbol(libz, "inflate"),
+                     _symbol(libz, "inflateReset"), _symbol(libz, "inflateEnd"), version()], dtype=np.int64)
 
 
 def _c_call(fn: int, ret, args: tuple):
@@ -75,6 +82,11 @@ def _call_int1(typingctx, fn, a):
     return types.int32(fn, a), _codegen(32)
 
 
+@intrinsic
+def _call_int2(typingctx, fn, a, b):
+    return types.int32(fn, a, b), _codegen(32)
+
+
 def decompress(fns, method: int, src_ptr: int, src_len: int, dst_ptr: int, dst_len: int) -> bool:
     """Decompress ``src_len`` bytes at address ``src_ptr`` (``method`` ZLIB or ZSTD) into exactly
     ``dst_len`` bytes at ``dst_ptr``; False when the data are corrupt or inflate to another length."""
@@ -96,5 +108,42 @@ def _decompress_jit(fns, method, src_ptr, src_len, dst_ptr, dst_len):
             return rc == 0 and n[0] == dst_len
         got = _call_size4(fns[ZSTD_DECOMPRESS], dst_ptr, dst_len, src_ptr, src_len)
         return _call_int1(fns[ZSTD_IS_ERROR], got) == 0 and got == dst_len
+
+    return impl
+
+
+def raw_stream(fns) -> np.ndarray:
+    """A zlib stream for raw deflate data (no header; BGZF blocks): int64 (Z_STREAM_WORDS,) words;
+    release it with :func:`end_raw`."""
+    stream = np.zeros(Z_STREAM_WORDS, dtype=np.int64)
+    if _c_call(fns[INFLATE_INIT2], ctypes.c_int, (stream.ctypes.data, 2**64 - 15, fns[ZLIB_VERSION], 112)) != 0:
+        raise MemoryError("zlib inflateInit2 failed")
+    return stream
+
+
+def end_raw(fns, stream: np.ndarray) -> None:
+    """Release a stream made by :func:`raw_stream`."""
+    _c_call(fns[INFLATE_END], ctypes.c_int, (stream.ctypes.data,))
+
+
+def inflate_raw(fns, stream, src_ptr: int, src_len: int, dst_ptr: int, dst_len: int) -> bool:
+    """Inflate raw deflate data at ``src_ptr`` into exactly ``dst_len`` bytes at ``dst_ptr`` with
+    ``stream`` (:func:`raw_stream`); False when the data are corrupt, end early or inflate to more."""
+    _c_call(fns[INFLATE_RESET], ctypes.c_int, (stream.ctypes.data,))
+    stream[Z_NEXT_IN], stream[Z_AVAIL_IN], stream[Z_NEXT_OUT], stream[Z_AVAIL_OUT] = src_ptr, src_len, dst_ptr, dst_len
+    rc = _c_call(fns[INFLATE], ctypes.c_int, (stream.ctypes.data, 4))  # Z_FINISH
+    return rc == 1 and stream[Z_TOTAL_OUT] == dst_len  # Z_STREAM_END
+
+
+@overload(inflate_raw, jit_options={"nogil": True})
+def _inflate_raw_jit(fns, stream, src_ptr, src_len, dst_ptr, dst_len):
+    def impl(fns, stream, src_ptr, src_len, dst_ptr, dst_len):
+        _call_int1(fns[INFLATE_RESET], stream.ctypes.data)
+        stream[Z_NEXT_IN] = src_ptr
+        stream[Z_AVAIL_IN] = src_len
+        stream[Z_NEXT_OUT] = dst_ptr
+        stream[Z_AVAIL_OUT] = dst_len
+        rc = _call_int2(fns[INFLATE], stream.ctypes.data, 4)
+        return rc == 1 and stream[Z_TOTAL_OUT] == dst_len
 
     return impl

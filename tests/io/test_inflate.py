@@ -30,3 +30,30 @@ def test_decompress_through_c_libraries():
             garbled[len(src) // 2:] ^= 0x5A
             assert not fn(inflate.functions(), method, garbled, dst)
 
+
+
+def test_bgzf_kernel_equals_python_inflate(tmp_path):
+    from gwas.io import bgzf, bgzf_kernel
+    from gwas.io.vcf.writer import BgzfWriter
+
+    rng = np.random.default_rng(4)
+    text = b"".join(b"%d\t%s\n" % (i, rng.integers(0, 3, int(rng.integers(1, 900))).tobytes()) for i in range(4000))
+    with BgzfWriter(tmp_path / "t.gz", 1) as w:
+        w.write(text)
+    data = (tmp_path / "t.gz").read_bytes()
+    blocks, _ = bgzf._split_blocks("t.gz", data, 0, True)
+    assert len(blocks) > 10
+    starts = np.concatenate([[0], np.cumsum(bgzf._sizes(data, blocks))]).astype(np.int64)
+    table = np.array(blocks, dtype=np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    fns = inflate.functions()
+    for fn in (bgzf_kernel.inflate_blocks, bgzf_kernel.inflate_blocks.py_func):
+        out = np.zeros(starts[-1], np.uint8)
+        stream = inflate.raw_stream(fns)
+        assert fn(buf, table[:, 1], table[:, 2], out, starts, fns, stream) == -1
+        assert out.tobytes() == text
+        bad = buf.copy()
+        bad[table[3, 1] + 30: table[3, 1] + 60] ^= 0x77  # inside the fourth block's deflate data
+        assert fn(bad, table[:, 1], table[:, 2], out, starts, fns, stream) == 3
+        assert fn(buf, table[:, 1], table[:, 2], out[:-1], starts, fns, stream) == len(blocks) - 2  # no room
+        inflate.end_raw(fns, stream)
