@@ -136,12 +136,13 @@ def iter_batches(path: str | os.PathLike, threads: int = 1):
     size = os.path.getsize(path)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     buf = np.empty(0, dtype=np.uint8)
-    try:
+    raw = np.empty(BATCH_BYTES + 2 * _MAX_BLOCK, dtype=np.uint8)  # reused (fresh memory costs page faults):
+    try:                                                          # the bytes left over, then the next read
         with open(path, "rb") as fh:
-            base, ustart, pending = 0, 0, b""
+            base, ustart, pending = 0, 0, 0
             while True:
-                chunk = fh.read(BATCH_BYTES)
-                data = pending + chunk
+                got = fh.readinto(memoryview(raw)[pending:pending + BATCH_BYTES])
+                data = memoryview(raw)[:pending + got]
                 final = base + len(data) >= size
                 blocks, used = _split_blocks(path, data, base, final)
                 n, buf = _inflate_all(path, data, blocks, buf, pool)
@@ -149,11 +150,14 @@ def iter_batches(path: str | os.PathLike, threads: int = 1):
                     starts = ustart + np.concatenate([[0], np.cumsum(_sizes(data, blocks))[:-1]]).astype(np.int64)
                     yield buf[:n], np.array([b[0] for b in blocks], dtype=np.int64), starts
                 ustart += n
-                base, pending = base + used, data[used:]
+                base, pending = base + used, len(data) - used
                 if final:
                     return
-                if not chunk:
+                if not got:
                     raise InputError(f"{path}: BGZF data ends inside a block at byte {base} (truncated file)")
+                if pending > _MAX_BLOCK:
+                    raise InputError(f"{path}: byte {base} does not start a BGZF block (not bgzipped, or corrupt)")
+                raw[:pending] = raw[used:used + pending]
     finally:
         if pool is not None:
             pool.shutdown()
