@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gwas.ingest import vcf
-from gwas.ingest import sources
+from gwas.ingest import sources, vcf
+from gwas.ingest.heads import Heads, check_order
 from gwas.ingest.sources import SourcePlan, _convert_sub_range, _empty_block, check_unique_samples
 from gwas.ingest.scratch import drop as drop_scratch
 from gwas.io import bgzf
@@ -56,12 +56,12 @@ class _Stream:
         self.parts_run = 0
 
     # -- records ---------------------------------------------------------------------------
-    def records(self, fi: int, heads: vcf._Heads, text: np.ndarray, at: int, first: int) -> None:
+    def records(self, fi: int, heads: Heads, text: np.ndarray, at: int, first: int) -> None:
         """Convert records ``first ..`` of ``heads`` (file ``fi``), whose lines are in ``text``
         (``text[0]`` at stream offset ``at``), after the order checks of the planning pass."""
         s = max(first - 1, 0)  # from the record before: an unsorted pair across spans is seen
         lineno, pos, nalt, upos, run = heads.tail(s)
-        vcf._check_order(self.paths[fi], heads.run_names, run, lineno, pos)
+        check_order(self.paths[fi], heads.run_names, run, lineno, pos)
         k = slice(first - s, None)
         if len(lineno[k]) == 0:
             return
@@ -174,7 +174,7 @@ def stream_vcfs(out: Path, paths: list[str], part_size: int, store_args: dict, t
         for fi, (p, (_, contigs, n_header, header_bytes)) in enumerate(zip(paths, headers)):
             for c, ln in contigs:
                 state.contig_len.setdefault(c, ln)
-            heads = vcf._Heads()
+            heads = Heads()
 
             def on_text(text, at, first, fi=fi, heads=heads):
                 state.records(fi, heads, text, at, first)

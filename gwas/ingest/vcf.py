@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gwas.io import bgzf
+from gwas.ingest.heads import Heads, check_order
 from gwas.ingest.scratch import held, keep
+from gwas.io import bgzf
 from gwas.io.vcf import records as vrec
 from gwas.store import stats
 from gwas.store.variables import set_variants
@@ -86,47 +87,7 @@ def _line_head(path: str, lineno: int, raw: bytes):
     return cols[0].decode(), pos, (alt.count(b",") + 1) if alt != b"." else 1
 
 
-class _Heads:
-    """Record heads collected while planning one file: parallel lists of arrays, chromosome runs
-    (name per run, first record of each run) and the first error met (raised after the order checks)."""
-
-    def __init__(self):
-        self.lineno, self.pos, self.nalt, self.upos = [], [], [], []
-        self.run_names, self.run_first = [], []
-        self.n = 0
-        self.error = None
-
-    def add(self, lineno, pos, nalt, upos, chroms):
-        """Append records; ``chroms`` lists (index in this batch, name) where CHROM may change."""
-        for i, name in chroms:
-            if not self.run_names or self.run_names[-1] != name:
-                self.run_names.append(name)
-                self.run_first.append(self.n + i)
-        for lst, arr in ((self.lineno, lineno), (self.pos, pos), (self.nalt, nalt), (self.upos, upos)):
-            lst.append(np.asarray(arr, dtype=np.int64))
-        self.n += len(lineno)
-
-    def tail(self, first: int):
-        """:meth:`arrays` of records ``first ..`` only, joining just the entries that hold them."""
-        k, n = len(self.lineno), self.n
-        while k > 0 and n > first:
-            k -= 1
-            n -= len(self.lineno[k])
-        cat = [np.concatenate(x[k:])[first - n:] if len(x) > k else np.zeros(0, np.int64)
-               for x in (self.lineno, self.pos, self.nalt, self.upos)]
-        run = np.searchsorted(np.asarray(self.run_first, dtype=np.int64), np.arange(first, self.n), side="right") - 1
-        return (*cat, run)
-
-    def arrays(self):
-        cat = [np.concatenate(x) if x else np.zeros(0, np.int64) for x in (self.lineno, self.pos, self.nalt, self.upos)]
-        run = np.zeros(self.n, dtype=np.int64)
-        if self.n:
-            run[np.asarray(self.run_first[1:], dtype=np.int64)] = 1
-            run = np.cumsum(run)
-        return (*cat, run)
-
-
-def _scan_text(path: str, kind: str, n_header: int, heads: _Heads) -> None:
+def _scan_text(path: str, kind: str, n_header: int, heads: Heads) -> None:
     """Record heads of a plain or non-BGZF gzip VCF (line by line) or a BCF (via pysam)."""
     lineno, pos, nalt, chroms = [], [], [], []
 
@@ -156,7 +117,7 @@ def _scan_text(path: str, kind: str, n_header: int, heads: _Heads) -> None:
     heads.add(lineno, pos, nalt, np.full(len(lineno), -1), chroms)
 
 
-def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: _Heads, threads: int, on_text=None):
+def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: Heads, threads: int, on_text=None):
     """Record heads of a bgzipped VCF, inflated in bulk; returns (block offsets, block starts, length).
     ``on_text(text, at, first)``, when given, is called with each span of whole lines scanned (uint8,
     ``text[0]`` at stream offset ``at``, valid during the call only) and the index of its first record."""
@@ -242,14 +203,14 @@ def plan_vcf(paths, kind, threads: int = 1):
             raise InputError(f"{p}: sample ids differ from those of {paths[0]}")
         for c, ln in header_contigs:
             contig_len.setdefault(c, ln)
-        heads = _Heads()
+        heads = Heads()
         if kind == "vcf" and bgzf.is_bgzf(p):
             blocks.append(_scan_bgzf(p, n_header, header_bytes, heads, threads))
         else:
             _scan_text(p, kind, n_header, heads)
             blocks.append(None)
         lineno, pos, nalt, upos, run = heads.arrays()
-        _check_order(p, heads.run_names, run, lineno, pos)
+        check_order(p, heads.run_names, run, lineno, pos)
         if heads.error is not None:
             raise heads.error
         same = np.zeros(len(pos), dtype=bool)
@@ -265,27 +226,6 @@ def plan_vcf(paths, kind, threads: int = 1):
     return SourcePlan(kind, paths, None, samples, ids, [contig_len.get(c, -1) for c in ids],
                       arr["file"].astype(np.int32), arr["contig"].astype(np.int16), arr["loc"], arr["pos"],
                       arr["rank"], arr["nsplit"], with_genotypes=True, rec_upos=arr["upos"], bgzf_blocks=blocks)
-
-
-def _check_order(path, run_names, run, lineno, pos) -> None:
-    """The first unsorted record of one file (a contig met again, or a position going back) as InputError."""
-    bad, message = len(pos), None
-    seen = set()
-    for k, name in enumerate(run_names):
-        if name in seen:
-            first = int(np.searchsorted(run, k))
-            bad = first
-            message = (f"{path}:{lineno[first]}: contig {name} appears again after other contigs: "
-                       "the file is not sorted (sort it with `bcftools sort`)")
-            break
-        seen.add(name)
-    back = np.flatnonzero((run[1:] == run[:-1]) & (pos[1:] < pos[:-1])) + 1
-    if len(back) and back[0] < bad:
-        i = int(back[0])
-        message = (f"{path}:{lineno[i]}: position {pos[i]} after {pos[i - 1]} on {run_names[run[i]]}: the file "
-                   "is not sorted (sort it with `bcftools sort`)")
-    if message:
-        raise InputError(message)
 
 
 # -- conversion ----------------------------------------------------------------------------------
