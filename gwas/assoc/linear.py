@@ -8,7 +8,8 @@ intercept) — identical to R's ``lm`` and plink2 ``--glm``.
 
 Computation (Frisch–Waugh–Lovell): for each distinct sample mask the covariates are
 orthonormalised once (QR, basis Q zero outside the mask) and its traits residualised (y_r). Then
-one pass of matrix products over all samples gives, for every variant, the sums each mask needs:
+one pass over the genotypes (:mod:`gwas.kernels.genotype_products`: float dosages, or straight from
+.bed records or the store's uint16 codes) gives, for every variant, the sums each mask needs:
 <g, y_r>, the called-dosage sums and counts, Q'g, and the same with the missing-call indicator, so
 that mean imputation within each mask is exact without copying the genotypes per mask:
 <g_r, g_r> = sum over the mask of g² - |Q'g|², beta = <g_r, y_r> / <g_r, g_r>,
@@ -24,7 +25,9 @@ import numpy as np
 
 from gwas.assoc.design import COLLINEAR_TOLERANCE, as_dosage, check_traits, full_rank, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
-from gwas.kernels.linear import linear_statistics, square_sums
+from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products
+from gwas.kernels.linear import linear_statistics
+from hubscan.errors import InputError
 
 
 def linear_regression(dosage, traits, covariates=None, add_intercept: bool = True) -> AssociationResult:
@@ -63,12 +66,24 @@ class LinearModel:
     y_r: np.ndarray
     usable: np.ndarray
     mask_codes: np.ndarray
-    right: np.ndarray  # [y_r | masks | bases]: what the genotypes are multiplied by
+    right_t: np.ndarray  # [y_r | masks | bases]' (columns, samples): what the genotypes are multiplied by
     full_masks: np.ndarray  # masks holding every sample
+    partial_t: np.ndarray  # the other masks' columns, transposed (masks, samples)
 
     def test(self, dosage) -> AssociationResult:
         """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
-        return _test(self, as_dosage(dosage, self.masks.shape[0]))
+        return _statistics(self, *_sums(self, as_dosage(dosage, self.masks.shape[0]), DOSAGE))
+
+    def test_bed(self, records) -> AssociationResult:
+        """Results for a PLINK .bed block: uint8 (variants, ceil(samples / 4)) SNP-major records of
+        the same samples in the same order (2-bit codes, A1 = ALT counted; :mod:`gwas.io.plink.bed`),
+        without decoding it to float64. Same results as ``test`` of the decoded dosages."""
+        return _statistics(self, *_sums(self, records, PACKED))
+
+    def test_scaled(self, codes) -> AssociationResult:
+        """Results for the store's ``call_dosage_scaled`` codes, uint16 (variants, samples): ALT
+        dosage x 16383, 65535 = missing (:mod:`gwas.store.variables`), without a float copy."""
+        return _statistics(self, *_sums(self, codes, SCALED))
 
 
 def _prepare(traits, design, cov_ok) -> LinearModel:
@@ -96,12 +111,42 @@ def _prepare(traits, design, cov_ok) -> LinearModel:
             bases[rows, p * k:(p + 1) * k] = q
             y = y - q @ (q.T @ y)
         y_r[np.ix_(rows, cols)] = y
-    right = np.ascontiguousarray(np.hstack([y_r, masks, bases]))
-    return LinearModel(n_tr, k, patterns, masks, bases, y_r, usable, codes, right, masks.all(axis=0))
+    right_t = np.ascontiguousarray(np.hstack([y_r, masks, bases]).T)
+    full = masks.all(axis=0)
+    partial_t = np.ascontiguousarray(masks[:, ~full].T)
+    return LinearModel(n_tr, k, patterns, masks, bases, y_r, usable, codes, right_t, full, partial_t)
 
 
-def _test(model: LinearModel, dosage: np.ndarray) -> AssociationResult:
-    n_var, n_tr, k, patterns = dosage.shape[0], model.n_traits, model.k, model.patterns
+def _sums(model: LinearModel, codes: np.ndarray, kind: int):
+    """The sums of :func:`_statistics` from a block of genotype ``codes`` of ``kind`` (PACKED .bed
+    records, SCALED store codes or float64 DOSAGE), in one pass
+    (:func:`gwas.kernels.genotype_products.genotype_products`)."""
+    n = model.masks.shape[0]
+    codes = np.asarray(codes)
+    if codes.ndim == 1:
+        codes = codes[None, :]
+    dtype, width = {PACKED: (np.uint8, (n + 3) // 4), SCALED: (np.uint16, n), DOSAGE: (np.float64, n)}[kind]
+    if codes.dtype != dtype or codes.ndim != 2 or codes.shape[1] != width:
+        raise InputError(f"expected {np.dtype(dtype).name} (variants, {width}) genotype codes for {n} samples, "
+                         f"got {codes.dtype.name} {codes.shape}")
+    codes = np.ascontiguousarray(codes)
+    n_var, right_t, partial_t = codes.shape[0], model.right_t, model.partial_t
+    g_prod, m_prod = np.empty((n_var, len(right_t))), np.empty((n_var, len(right_t)))
+    partial_sq, row_sq, n_missing = np.empty((n_var, len(partial_t))), np.empty(n_var), np.empty(n_var, np.int64)
+    genotype_products(codes, kind, n, right_t, partial_t, TILE, g_prod, m_prod,
+                      partial_sq, row_sq, n_missing)
+    full = model.full_masks
+    sum_sq = np.empty((n_var, len(full)))  # sums of squared called dosages in each mask
+    sum_sq[:, full] = row_sq[:, None]
+    sum_sq[:, ~full] = partial_sq
+    return g_prod, m_prod, sum_sq
+
+
+def _statistics(model: LinearModel, g_prod: np.ndarray, m_prod: np.ndarray, sum_sq: np.ndarray) -> AssociationResult:
+    """Results from the per-variant sums: g_prod and m_prod (variants, columns of ``right_t``), the
+    products of the called dosages (0 where missing) and of the missing-call indicator with
+    [y_r | masks | bases], and sum_sq (variants, masks)."""
+    n_var, n_tr, k, patterns = g_prod.shape[0], model.n_traits, model.k, model.patterns
     masks, y_r, usable = model.masks, model.y_r, model.usable
     out = AssociationResult.empty("linear", n_var, n_tr)
     out.converged[:] = True
@@ -109,23 +154,8 @@ def _test(model: LinearModel, dosage: np.ndarray) -> AssociationResult:
         out.n[:, cols] = len(rows)
         if not model.usable[p]:
             out.error_code[:, cols] = model.mask_codes[p]
-    row_sq, row_missing = square_sums(dosage)
-    any_missing = bool(row_missing.any())
-    missing = np.isnan(dosage) if any_missing else None
-    g0 = np.where(missing, 0.0, dosage) if any_missing else dosage
-    # Every sum the statistics need, as matrix products over all samples at once (the products
-    # with the missing-call indicator vanish when no call is missing).
-    right = model.right
-    g_prod = g0 @ right
-    m_prod = missing.astype(np.float64) @ right if any_missing else np.zeros_like(g_prod)
     sum_called = g_prod[:, n_tr:n_tr + len(patterns)]  # sum of called dosages in each mask
     n_missing = m_prod[:, n_tr:n_tr + len(patterns)]
-    full = model.full_masks
-    sum_sq = np.empty((n_var, masks.shape[1]))
-    if full.any():  # masks with every sample: row sums of squares without a squared copy
-        sum_sq[:, full] = row_sq[:, None]
-    if not full.all():
-        sum_sq[:, ~full] = (g0 * g0) @ masks[:, ~full]
     for p, (rows, cols) in enumerate(patterns):
         n = len(rows)
         called = n - n_missing[:, p]

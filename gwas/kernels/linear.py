@@ -35,31 +35,3 @@ def linear_statistics_reference(gy, gg, yy, df, ok):
         se = np.sqrt(np.maximum(yy[None, :] - beta * gy, 0.0) / df[None, :] / gg)
         t = beta / se
     return tuple(np.where(ok, x, np.nan) for x in (beta, se, t))
-
-
-@numba.njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
-def square_sums(dosage):
-    """Per row of dosage (variants, samples), in one pass: the sum of squares of the called values
-    and whether any value is missing (NaN)."""
-    n_var, n = dosage.shape
-    total = np.zeros(n_var)
-    missing = np.zeros(n_var, dtype=np.bool_)
-    for v in numba.prange(n_var):
-        s = 0.0
-        nan = False
-        for i in range(n):
-            x = dosage[v, i]
-            if x == x:
-                s += x * x
-            else:
-                nan = True
-        total[v] = s
-        missing[v] = nan
-    return total, missing
-
-
-def square_sums_reference(dosage):
-    """NumPy version of :func:`square_sums`."""
-    missing = np.isnan(dosage)
-    called = np.where(missing, 0.0, dosage)
-    return (called * called).sum(axis=1), missing.any(axis=1)

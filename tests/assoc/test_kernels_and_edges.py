@@ -243,20 +243,6 @@ def test_prepared_models_give_the_same_results_block_by_block():
         cases[0][1].test(g[:, :399])
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(1, 6), st.integers(0, 40), st.floats(0.0, 0.5), st.integers(0, 2**31 - 1))
-def test_square_sums_kernel_matches_numpy(n_var, n_samp, missing, seed):
-    from gwas.kernels.linear import square_sums, square_sums_reference
-
-    rng = np.random.default_rng(seed)
-    d = rng.uniform(0, 2, (n_var, n_samp))
-    d[rng.random(d.shape) < missing] = np.nan
-    want = square_sums_reference(d)
-    for impl in (square_sums, square_sums.py_func):
-        got = impl(d)
-        assert np.allclose(got[0], want[0], rtol=1e-12, atol=0) and np.array_equal(got[1], want[1])
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.integers(5, 200), st.integers(1, 8), st.sampled_from(["none", "copy", "sum", "zero", "scaled"]),
        st.floats(1e-3, 1e4), st.integers(0, 2**31 - 1))

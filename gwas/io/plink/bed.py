@@ -32,6 +32,8 @@ from hubscan.errors import InputError
 BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 #: A1 count by 2-bit code (-1 = missing)
 CODE_A1_COUNT = np.array([2, -1, 1, 0], dtype=np.int8)
+#: A1 count by 2-bit code as float64 (NaN = missing)
+CODE_DOSAGE = np.array([2.0, np.nan, 1.0, 0.0])
 
 
 def bytes_per_variant(n_samples: int) -> int:
@@ -68,7 +70,7 @@ def decode_kernel(raw, n_samples, out):
 def decode_dosage_kernel(raw, n_samples, out):
     """raw uint8 (variants, bytes_per_variant) -> out float64 (variants, n_samples) A1 counts, NaN
     missing: the association kernels' input, in parallel over variants (one byte -> four values)."""
-    table = np.array([2.0, np.nan, 1.0, 0.0])
+    table = CODE_DOSAGE
     full = n_samples // 4
     for v in numba.prange(raw.shape[0]):
         row = out[v]

@@ -1,0 +1,76 @@
+"""The fused genotype-products kernel against its NumPy reference (compiled and as plain Python),
+and the linear model on packed .bed records and on store codes against the same model on the
+decoded float64 dosages."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gwas.assoc.linear import linear_model, linear_regression
+from gwas.io.plink.bed import decode_dosage_kernel
+from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, genotype_products, genotype_products_reference
+from gwas.store.variables import decode_dosage, encode_dosage
+from hubscan.errors import InputError
+
+
+def _codes(rng, kind, n_var, n_samples, missing):
+    """Random .bed records (with missing codes and padding bits set), store codes or float64
+    dosages (imputed-like dosages and hard calls), the first row all missing."""
+    if kind == PACKED:
+        codes = rng.integers(0, 4, (n_var, 4 * ((n_samples + 3) // 4)))
+        codes[rng.random(codes.shape) < missing] = 1
+        codes[0] = 1
+        packed_bytes = codes[:, 0::4] | codes[:, 1::4] << 2 | codes[:, 2::4] << 4 | codes[:, 3::4] << 6
+        return packed_bytes.astype(np.uint8)
+    dosage = np.where(rng.random((n_var, n_samples)) < 0.5, rng.integers(0, 3, (n_var, n_samples)),
+                      rng.uniform(0, 2, (n_var, n_samples)))
+    dosage[rng.random(dosage.shape) < missing] = np.nan
+    dosage[0] = np.nan
+    return encode_dosage(dosage) if kind == SCALED else dosage
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([PACKED, SCALED, DOSAGE]), st.integers(1, 37), st.integers(0, 150), st.integers(0, 5), st.integers(0, 3),
+       st.sampled_from([4, 8, 64, 512]), st.floats(0.0, 0.3), st.integers(0, 2**31 - 1))
+def test_genotype_products_match_numpy(kind, n_var, n_samples, n_cols, n_square, tile, missing, seed):
+    rng = np.random.default_rng(seed)
+    codes = _codes(rng, kind, n_var, n_samples, missing)
+    right_t = rng.standard_normal((n_cols, n_samples))
+    square_t = (rng.random((n_square, n_samples)) < 0.7).astype(float)
+    want = genotype_products_reference(codes, kind, n_samples, right_t, square_t)
+    for impl in (genotype_products, genotype_products.py_func):
+        got = (np.full((n_var, n_cols), np.nan), np.full((n_var, n_cols), np.nan), np.full((n_var, n_square), np.nan),
+               np.full(n_var, np.nan), np.full(n_var, -1, np.int64))
+        impl(codes, kind, n_samples, right_t, square_t, tile, *got)
+        for name, g, w in zip(("g_prod", "m_prod", "s_prod", "row_sq", "n_missing"), got, want):
+            assert np.allclose(g, w, rtol=1e-12, atol=1e-9), name
+
+
+@pytest.mark.parametrize("n_samples", [401, 402, 403, 404])
+def test_linear_model_on_bed_records_and_store_codes_equals_decoded_dosages(n_samples):
+    """The same statistics, counts and error codes (all missing, monomorphic, own masks per trait)
+    from .bed records and store codes as from the dosages decoded from them; identical for the
+    store, whose decoded dosages (code / 16383) are what its kernel sums."""
+    rng = np.random.default_rng(n_samples)
+    n_var = 45
+    records = _codes(rng, PACKED, n_var, n_samples, 0.05)
+    records[1] = 0  # homozygous A1 everywhere: monomorphic
+    dosage = np.empty((n_var, n_samples))
+    decode_dosage_kernel(records, n_samples, dosage)
+    traits = rng.standard_normal((n_samples, 3))
+    traits[rng.random(n_samples) < 0.2, 1] = np.nan
+    cov = rng.standard_normal((n_samples, 3))
+    model = linear_model(traits, cov)
+    scaled = encode_dosage(np.where(rng.random(dosage.shape) < 0.5, rng.uniform(0, 2, dosage.shape), dosage))
+    fields = ("beta", "standard_error", "statistic", "p_value", "allele_count", "allele_frequency", "error_code", "n")
+    for got, ref in ((model.test_bed(records), model.test(dosage)),
+                     (model.test_scaled(scaled), model.test(decode_dosage(scaled, np.float64)))):
+        for name in fields:
+            assert np.array_equal(getattr(got, name), getattr(ref, name), equal_nan=True), name
+    reference = linear_regression(dosage, traits, cov)
+    assert (reference.error_code[0] != 0).all() and (reference.error_code[1] != 0).all()
+    with pytest.raises(InputError, match="uint8"):
+        model.test_bed(records[:, :-1])
+    with pytest.raises(InputError, match="uint16"):
+        model.test_scaled(scaled.astype(np.int32))
