@@ -10,11 +10,22 @@ bases, null fits) — and call ``model.test(dosage_block)`` per block, with the 
 
 Conventions: dosage (variants, samples) of the effect (ALT) allele, NaN missing (mean-imputed);
 traits (samples, traits), NaN = not analysed; results are :class:`gwas.assoc.results.AssociationResult`.
+Importing a name loads only its module (the linear path does not import the GLM kernels).
 """
 
-from gwas.assoc.glm import logistic_model, logistic_regression, poisson_model, poisson_regression
-from gwas.assoc.linear import linear_model, linear_regression
-from gwas.assoc.results import AssociationResult, ErrorCode
+_MODULE_OF = {"AssociationResult": "results", "ErrorCode": "results", "linear_model": "linear",
+              "linear_regression": "linear", "logistic_model": "glm", "logistic_regression": "glm",
+              "poisson_model": "glm", "poisson_regression": "glm"}
+__all__ = sorted(_MODULE_OF)
 
-__all__ = ["AssociationResult", "ErrorCode", "linear_model", "linear_regression", "logistic_model", "logistic_regression",
-           "poisson_model", "poisson_regression"]
+
+def __getattr__(name):
+    if name not in _MODULE_OF:
+        raise AttributeError(name)
+    from importlib import import_module
+
+    return getattr(import_module(f"gwas.assoc.{_MODULE_OF[name]}"), name)
+
+
+def __dir__():
+    return __all__
