@@ -115,8 +115,12 @@ class GenotypeStore:
 
     def dosage(self, variants=None, samples=None, dtype=np.float32) -> np.ndarray:
         """Dense (variants, samples) expected ALT counts, NaN missing."""
-        raw = self.root["call_dosage_scaled"].oindex[self._sel(variants, self.n_variants), self._sel(samples, self.n_samples)]
-        return decode_dosage(raw, dtype)
+        return decode_dosage(self.dosage_codes(variants, samples), dtype)
+
+    def dosage_codes(self, variants=None, samples=None) -> np.ndarray:
+        """Dense (variants, samples) uint16 ``call_dosage_scaled`` codes as stored (ALT dosage x
+        16383, 65535 missing; :mod:`gwas.store.variables`), for kernels that read them directly."""
+        return self.root["call_dosage_scaled"].oindex[self._sel(variants, self.n_variants), self._sel(samples, self.n_samples)]
 
     def genotypes(self, variants=None, samples=None) -> np.ndarray:
         """Dense (variants, samples, 2) int8 allele codes (VCF/PLINK inputs only)."""
