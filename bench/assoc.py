@@ -16,10 +16,11 @@ plus its per-variant rate between the two runs times the remaining variants (sta
 costs counted once).
 
 How hubscan gets its genotypes (fair to plink2, which decodes the .bed itself): the hubscan process
-reads g.bed in blocks of BLOCK variants and decodes each to float64 dosages with hubscan's .bed
-decoder (a Numba kernel, parallel over variants) into one reused buffer, inside the timed process.
-Its trait side (masks, covariate bases, null fits) is prepared once (linear_model / logistic_model),
-then ``model.test(block)`` runs per block, as a scan does.
+reads g.bed in blocks of BLOCK variants inside the timed process. Linear cases pass each block's
+packed records to ``model.test_bed`` (one fused pass over the 2-bit codes, no float64 copy); the
+binary cases decode each block to float64 dosages with hubscan's .bed decoder (a Numba kernel,
+parallel over variants) into one reused buffer and call ``model.test(block)``. The trait side
+(masks, covariate bases, null fits) is prepared once (linear_model / logistic_model), as a scan does.
 
     .venv/bin/python bench/assoc.py --samples 10000 --variants 100000     # the issue's size
     .venv/bin/python bench/assoc.py --small                                # 2,000 x 5,000, a minute
@@ -80,51 +81,58 @@ def make_data(root: Path, n: int, m: int, seed: int = 1) -> None:
             fh.write(f"{s}\t{s}\t" + "\t".join(repr(float(x)) for x in cov[i]) + "\n")
 
 
-def read_bed_blocks(root: Path, n: int, m: int):
-    """Yield (start, float64 ALT-count block, NaN missing) from g.bed, decoded in this process (so
-    hubscan's time includes reading the genotypes, as plink2's does) by hubscan's .bed dosage
-    decoder (:func:`gwas.io.plink.bed.decode_dosage_kernel`, parallel over variants)."""
+def read_bed_blocks(root: Path, n: int, m: int, decode: bool = True):
+    """Yield (start, block) from g.bed, read in this process (so hubscan's time includes reading the
+    genotypes, as plink2's does): the packed uint8 records (variants, ceil(n / 4)), or with
+    ``decode`` float64 ALT counts, NaN missing, from hubscan's .bed dosage decoder
+    (:func:`gwas.io.plink.bed.decode_dosage_kernel`, parallel over variants)."""
     from gwas.io.plink.bed import decode_dosage_kernel
 
     per = -(-n // 4)
-    block = np.empty((BLOCK, n))
+    block = np.empty((BLOCK, n)) if decode else None
+    records = np.empty((BLOCK, per), np.uint8)  # one reused buffer, read into
     with open(root / "g.bed", "rb") as fh:
         fh.read(3)
         for start in range(0, m, BLOCK):
             k = min(BLOCK, m - start)
-            raw = np.frombuffer(fh.read(per * k), dtype=np.uint8).reshape(k, per)
-            decode_dosage_kernel(raw, n, block[:k])
-            yield start, block[:k]
+            raw = records[:k]
+            fh.readinto(memoryview(raw).cast("B"))
+            if decode:
+                decode_dosage_kernel(raw, n, block[:k])
+            yield start, block[:k] if decode else raw
 
 
-def read_table(path: Path) -> np.ndarray:
-    """The value columns (after FID, IID) of a tab-separated table with a header, as float64
-    ("NA" = NaN), parsed by np.loadtxt (exact, and lighter to import than pandas)."""
+def read_table(path: Path, columns=None) -> np.ndarray:
+    """The value columns (after FID, IID; only ``columns``, counted from 0, when given) of a
+    tab-separated table with a header, as float64 ("NA" = NaN), parsed by str.split (up to the
+    last column wanted) and float() (exact, and lighter to import than pandas)."""
     with open(path) as fh:
         fh.readline()
-        text = fh.read().replace("\tNA", "\tnan")
-    width = text[:text.index("\n")].count("\t") + 1
-    return np.loadtxt(io.StringIO(text), delimiter="\t", usecols=range(2, width), ndmin=2)
+        lines = fh.read().replace("\tNA", "\tnan").splitlines()
+    columns = range(lines[0].count("\t") - 1) if columns is None else columns
+    cut = 3 + max(columns)
+    values = [float(row[2 + c]) for row in (line.split("\t", cut) for line in lines) for c in columns]
+    return np.array(values).reshape(len(lines), len(columns))
 
 
 def run_hubscan(case: str, root: Path, n: int, m: int) -> None:
     """Child process: run one case and print its wall time."""
     started = time.perf_counter()
-    pheno = read_table(root / "pheno.txt")
+    pheno = read_table(root / "pheno.txt", [0] if case == "a" else [50] if case in "cd" else range(50))
     cov = read_table(root / "covar.txt")
     # The trait side (masks, covariate bases, null fits) once, then one call per block of variants.
     if case in "ab":
         from gwas.assoc.linear import linear_model
 
-        model = linear_model(pheno[:, 0:1] if case == "a" else pheno[:, 0:50], cov)
+        model = linear_model(pheno, cov)
     else:
         from gwas.assoc.glm import logistic_model
 
-        binary = pheno[:, 50] - 1.0
+        binary = pheno[:, 0] - 1.0
         model = (logistic_model(binary, cov, test="firth-fallback", fallback_p=0.05) if case == "c"
                  else logistic_model(binary, cov, test="firth", firth_p="wald"))
-    for _, block in read_bed_blocks(root, n, m):
-        model.test(block)
+    for _, block in read_bed_blocks(root, n, m, decode=case not in "ab"):
+        model.test_bed(block) if case in "ab" else model.test(block)
     print(json.dumps({"seconds": time.perf_counter() - started}))
 
 

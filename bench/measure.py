@@ -111,4 +111,6 @@ def warm_up() -> None:
     y = (rng.random((200, 2)) < 0.3).astype(float)
     for test in ("wald", "score", "firth", "firth-fallback", "lrt"):
         logistic_model(y, cov, test=test).test(g)
-    linear_model(rng.standard_normal((200, 2)), cov).test(g)
+    linear = linear_model(rng.standard_normal((200, 2)), cov)
+    linear.test(g)
+    linear.test_bed(np.zeros((3, 50), np.uint8))
