@@ -9,7 +9,7 @@ intercept) — identical to R's ``lm`` and plink2 ``--glm``.
 Computation (Frisch–Waugh–Lovell): for each distinct sample mask the covariates are
 orthonormalised once (QR, basis Q zero outside the mask) and its traits residualised (y_r). Then
 one pass over the genotypes (:mod:`gwas.kernels.genotype_products`: float dosages, or straight from
-.bed records or the store's uint16 codes) gives, for every variant, the sums each mask needs:
+.bed records or the store's uint16 codes; matrix products for many traits and masks) gives, for every variant, the sums each mask needs:
 <g, y_r>, the called-dosage sums and counts, Q'g, and the same with the missing-call indicator, so
 that mean imputation within each mask is exact without copying the genotypes per mask:
 <g_r, g_r> = sum over the mask of g² - |Q'g|², beta = <g_r, y_r> / <g_r, g_r>,
@@ -25,8 +25,10 @@ import numpy as np
 
 from gwas.assoc.design import COLLINEAR_TOLERANCE, as_dosage, check_traits, full_rank, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
+from gwas.io.plink.bed import decode_dosage_kernel
 from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products
 from gwas.kernels.linear import linear_statistics
+from gwas.store.variables import decode_dosage
 from hubscan.errors import InputError
 
 
@@ -117,10 +119,16 @@ def _prepare(traits, design, cov_ok) -> LinearModel:
     return LinearModel(n_tr, k, patterns, masks, bases, y_r, usable, codes, right_t, full, partial_t)
 
 
+#: above this many columns of ``right_t`` (traits + masks x (1 + covariates)), BLAS on float64
+#: dosages beats the fused kernel (measured crossover near 128 columns at 10,000 samples)
+FUSED_MAX_COLUMNS = 128
+
+
 def _sums(model: LinearModel, codes: np.ndarray, kind: int):
     """The sums of :func:`_statistics` from a block of genotype ``codes`` of ``kind`` (PACKED .bed
-    records, SCALED store codes or float64 DOSAGE), in one pass
-    (:func:`gwas.kernels.genotype_products.genotype_products`)."""
+    records, SCALED store codes or float64 DOSAGE): in one pass by
+    :func:`gwas.kernels.genotype_products.genotype_products`, or for many columns by matrix
+    products on the float64 dosages."""
     n = model.masks.shape[0]
     codes = np.asarray(codes)
     if codes.ndim == 1:
@@ -130,16 +138,41 @@ def _sums(model: LinearModel, codes: np.ndarray, kind: int):
         raise InputError(f"expected {np.dtype(dtype).name} (variants, {width}) genotype codes for {n} samples, "
                          f"got {codes.dtype.name} {codes.shape}")
     codes = np.ascontiguousarray(codes)
-    n_var, right_t, partial_t = codes.shape[0], model.right_t, model.partial_t
+    n_var, partial_t = codes.shape[0], model.partial_t
+    fused = len(model.right_t) <= FUSED_MAX_COLUMNS
+    # the kernel always sums the squares and counts the missing calls; for many columns, the products
+    # with right_t are matrix products on the decoded dosages instead
+    right_t = model.right_t if fused else np.empty((0, n))
     g_prod, m_prod = np.empty((n_var, len(right_t))), np.empty((n_var, len(right_t)))
     partial_sq, row_sq, n_missing = np.empty((n_var, len(partial_t))), np.empty(n_var), np.empty(n_var, np.int64)
-    genotype_products(codes, kind, n, right_t, partial_t, TILE, g_prod, m_prod,
-                      partial_sq, row_sq, n_missing)
+    genotype_products(codes, kind, n, right_t, partial_t, TILE, g_prod, m_prod, partial_sq, row_sq, n_missing)
+    if not fused:
+        g_prod, m_prod = _matrix_products(model, _decoded(codes, kind, n), n_missing.any())
     full = model.full_masks
     sum_sq = np.empty((n_var, len(full)))  # sums of squared called dosages in each mask
     sum_sq[:, full] = row_sq[:, None]
     sum_sq[:, ~full] = partial_sq
     return g_prod, m_prod, sum_sq
+
+
+def _decoded(codes: np.ndarray, kind: int, n: int) -> np.ndarray:
+    """float64 (variants, n) ALT dosages, NaN missing, of ``codes`` (see :func:`_sums`)."""
+    if kind == PACKED:
+        out = np.empty((codes.shape[0], n))
+        decode_dosage_kernel(codes, n, out)
+        return out
+    return decode_dosage(codes, np.float64) if kind == SCALED else codes
+
+
+def _matrix_products(model: LinearModel, dosage: np.ndarray, any_missing: bool):
+    """g_prod and m_prod of :func:`_statistics` as matrix products over all samples at once (the
+    products with the missing-call indicator vanish when no call is missing)."""
+    right = model.right_t.T
+    if not any_missing:
+        g_prod = dosage @ right
+        return g_prod, np.zeros_like(g_prod)
+    missing = np.isnan(dosage)
+    return np.where(missing, 0.0, dosage) @ right, missing.astype(np.float64) @ right
 
 
 def _statistics(model: LinearModel, g_prod: np.ndarray, m_prod: np.ndarray, sum_sq: np.ndarray) -> AssociationResult:

@@ -74,3 +74,29 @@ def test_linear_model_on_bed_records_and_store_codes_equals_decoded_dosages(n_sa
         model.test_bed(records[:, :-1])
     with pytest.raises(InputError, match="uint16"):
         model.test_scaled(scaled.astype(np.int32))
+
+
+def test_many_columns_take_matrix_products_with_the_same_results(monkeypatch):
+    """Beyond FUSED_MAX_COLUMNS (many traits, each with its own samples) the sums are matrix
+    products on decoded dosages: the same results as the fused kernel, from every input kind."""
+    import gwas.assoc.linear as linear
+
+    rng = np.random.default_rng(5)
+    n_samples, n_var = 301, 30
+    records = _codes(rng, PACKED, n_var, n_samples, 0.05)
+    dosage = np.empty((n_var, n_samples))
+    decode_dosage_kernel(records, n_samples, dosage)
+    traits = rng.standard_normal((n_samples, 12))
+    for t in range(1, 12):
+        traits[rng.random(n_samples) < 0.05, t] = np.nan
+    model = linear_model(traits, rng.standard_normal((n_samples, 10)))
+    assert len(model.right_t) > linear.FUSED_MAX_COLUMNS and len(model.partial_t)
+    scaled = encode_dosage(dosage)
+    products = [model.test(dosage), model.test_bed(records), model.test_scaled(scaled)]
+    monkeypatch.setattr(linear, "FUSED_MAX_COLUMNS", 10**6)
+    fused = [model.test(dosage), model.test_bed(records), model.test_scaled(scaled)]
+    for got, ref in zip(products, fused):
+        for name in ("beta", "standard_error", "p_value", "allele_count", "allele_frequency"):
+            assert np.allclose(getattr(got, name), getattr(ref, name), rtol=1e-9, atol=0, equal_nan=True), name
+        for name in ("error_code", "n"):
+            assert np.array_equal(getattr(got, name), getattr(ref, name)), name
