@@ -79,12 +79,14 @@ class LinearModel:
     def test_bed(self, records) -> AssociationResult:
         """Results for a PLINK .bed block: uint8 (variants, ceil(samples / 4)) SNP-major records of
         the same samples in the same order (2-bit codes, A1 = ALT counted; :mod:`gwas.io.plink.bed`),
-        without decoding it to float64. Same results as ``test`` of the decoded dosages."""
+        read by the fused kernel without a float64 copy (up to :data:`FUSED_MAX_COLUMNS`). Same
+        results as ``test`` of the decoded dosages."""
         return _statistics(self, *_sums(self, records, PACKED))
 
     def test_scaled(self, codes) -> AssociationResult:
         """Results for the store's ``call_dosage_scaled`` codes, uint16 (variants, samples): ALT
-        dosage x 16383, 65535 = missing (:mod:`gwas.store.variables`), without a float copy."""
+        dosage x 16383, 65535 = missing (:mod:`gwas.store.variables`); the same results as ``test``
+        of ``decode_dosage(codes, np.float64)``, without a float copy up to :data:`FUSED_MAX_COLUMNS`."""
         return _statistics(self, *_sums(self, codes, SCALED))
 
 
