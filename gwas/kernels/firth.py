@@ -84,7 +84,7 @@ def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low
     the Cholesky factor of the information at the returned b."""
     p = Xt.shape[0]
     for it in range(1, max_iter + 1):
-        ll, positive = sample_pass(Xt, y, b, LOGISTIC, mu, w, info, score, work, False, True)
+        ll, positive = sample_pass(Xt, y, b, LOGISTIC, mu, w, info, score, work, True, False, True)
         # Some w = 0 (mu rounded to 0 or 1) leaves the step, which divides by sqrt(w), undefined:
         # the fit has exploded (as Hail's does there).
         if not positive or not cholesky(info, low):

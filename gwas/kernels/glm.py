@@ -43,18 +43,20 @@ def pass_buffers(p, n):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll):
+def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_score, want_ll):
     """One pass over the samples of X' (p, samples), in chunks: mu = E[y] and w = Var(y) at X b
-    (into ``mu``, ``w``), info = X' W X and, when ``want_score``, score = X' (y - mu). Returns (the
-    log-likelihood when ``want_ll``, else NaN; whether every w > 0). Bernoulli: mu = expit(eta),
+    (into ``mu``, ``w``), when ``want_info`` info = X' W X (else ``info`` is left as it is) and, when
+    ``want_score``, score = X' (y - mu). Returns (the log-likelihood when ``want_ll``, else NaN;
+    whether every w > 0, checked with the information). Bernoulli: mu = expit(eta),
     w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
     (Loops index 1-D views from 0 so that they vectorise.)"""
     p, n = Xt.shape
     scratch, eta, resid = work[0], work[1], work[2]
     for j in range(p):
         score[j] = 0.0
-        for m in range(p):
-            info[j, m] = 0.0
+        if want_info:
+            for m in range(p):
+                info[j, m] = 0.0
     ll = 0.0
     positive = True
     for s in range(0, n, SAMPLES):
@@ -74,8 +76,9 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
             exp_into(eta[:size], mu_c, scratch)
             for i in range(size):
                 w_c[i] = mu_c[i]
-        for i in range(size):
-            positive &= w_c[i] > 0.0
+        if want_info:
+            for i in range(size):
+                positive &= w_c[i] > 0.0
         if want_ll:
             if family == LOGISTIC:
                 for i in range(size):
@@ -83,14 +86,16 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_score, want_ll)
             else:
                 for i in range(size):
                     ll += y_c[i] * eta[i] - mu_c[i] - math.lgamma(y_c[i] + 1.0)
-        _add_information(Xt, w_c, s, size, info)
+        if want_info:
+            _add_information(Xt, w_c, s, size, info)
         if want_score:
             for i in range(size):
                 resid[i] = y_c[i] - mu_c[i]
             add_row_products(Xt, s, size, resid, score, p)
-    for j in range(p):
-        for m in range(j):
-            info[j, m] = info[m, j]
+    if want_info:
+        for j in range(p):
+            for m in range(j):
+                info[j, m] = info[m, j]
     return (ll if want_ll else np.nan), positive
 
 
@@ -245,30 +250,42 @@ def cholesky_solve(low, rhs, out, n_free):
     return largest
 
 
+#: In a variant's fit, a Newton step below this size lets the next pass reuse its information: the
+#: next step then differs from Newton's by a relative O(|step|) (its error is of the order of that
+#: step's size times this one) and the pass skips the p (p + 1) / 2 sums of the information ...
+REUSE_BELOW = 1e-3
+#: ... and such a step ends the fit only when its error, estimated as |step|² / |previous step|, is
+#: below tol x QUASI_ERROR (else the fit goes on with Newton steps)
+QUASI_ERROR = 1e-3
+
+
 @numba.njit(cache=True, fastmath=FAST)
 def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, null_start, null_mu, null_w,
                null_info, want_ll):
     """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
-    at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence ``mu``, ``w``
-    and ``info`` hold their values at b and ``low`` the Cholesky factor of ``info``. With
-    ``null_start`` (a variant's fit from [b_null, 0]) the first pass is :func:`null_start_pass`
-    from the covariates-only fit's ``null_mu``, ``null_w`` and ``null_info`` = C' W C (ignored
-    otherwise)."""
+    at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence
+    ``mu``, ``w`` and ``info`` hold their values at b and ``low`` the Cholesky factor of ``info``.
+    With ``null_start`` (a variant's fit from [b_null, 0]) the first pass is
+    :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w`` and
+    ``null_info`` = C' W C (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
+    reuses that step's information (see QUASI_ERROR)."""
     p = Xt.shape[0]
+    exact = True  # whether this iteration's pass computes the information
+    previous = np.inf
     for it in range(1, max_iter + 1):
         if it == 1 and null_start:
             null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work)
         else:
-            sample_pass(Xt, y, b, family, mu, w, info, score, work, True, False)
-        if not cholesky(info, low):
+            sample_pass(Xt, y, b, family, mu, w, info, score, work, exact, True, False)
+        if exact and not cholesky(info, low):
             return np.nan, it, False, True
         largest = cholesky_solve(low, score, step, p)
         if not largest >= 0.0:  # NaN: a score or step entry not finite
             return np.nan, it, False, True
-        if largest < tol:
+        if largest < tol and (exact or largest * largest < tol * QUASI_ERROR * previous):
             for j in range(p):
                 b[j] += step[j]
-            ll, _ = sample_pass(Xt, y, b, family, mu, w, info, score, work, False, want_ll)
+            ll, _ = sample_pass(Xt, y, b, family, mu, w, info, score, work, True, False, want_ll)
             if not cholesky(info, low):
                 return ll, it, False, True
             return ll, it, True, False
@@ -276,6 +293,8 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
             return np.nan, it, False, False
         for j in range(p):
             b[j] += step[j]
+        exact = not (null_start and exact and largest < REUSE_BELOW)
+        previous = largest
     return np.nan, 0, False, False
 
 
@@ -296,22 +315,27 @@ def newton_fit(X, y, b0, family, max_iter, tol):
     return b, cov, ll, it, conv, expl, mu, w, info
 
 
-def newton_fit_reference(X, y, b0, family, max_iter, tol):
-    """NumPy version of :func:`newton_fit` (np.linalg.solve for the step, the same convention)."""
+def newton_fit_reference(X, y, b0, family, max_iter, tol, variant_fit=False):
+    """NumPy version of :func:`newton_fit` (np.linalg.solve for the step, the same convention); with
+    ``variant_fit`` the iteration of a variant's fit in :func:`ml_iterate` (``null_start``: the
+    information of a Newton step below REUSE_BELOW reused by the next pass)."""
     b = np.array(b0, dtype=np.float64)
     p = X.shape[1]
     nan = np.full((p, p), np.nan)
+    exact, previous = True, np.inf
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for it in range(1, max_iter + 1):
             mu, w = _mean_and_weight_reference(X @ b, family)
-            fisher = X.T @ (X * w[:, None])
+            if exact:
+                fisher = X.T @ (X * w[:, None])
             try:
                 delta = np.linalg.solve(fisher, X.T @ (y - mu))
             except np.linalg.LinAlgError:
                 return b, nan, np.nan, it, False, True
             if not np.isfinite(delta).all():
                 return b, nan, np.nan, it, False, True
-            if np.abs(delta).max() < tol:
+            largest = np.abs(delta).max()
+            if largest < tol and (exact or largest * largest < tol * QUASI_ERROR * previous):
                 b = b + delta
                 eta = X @ b
                 mu, w = _mean_and_weight_reference(eta, family)
@@ -325,6 +349,8 @@ def newton_fit_reference(X, y, b0, family, max_iter, tol):
             if it == max_iter:
                 return b, nan, np.nan, it, False, False
             b = b + delta
+            exact = not (variant_fit and exact and largest < REUSE_BELOW)
+            previous = largest
     return b, nan, np.nan, 0, False, False
 
 
