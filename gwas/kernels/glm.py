@@ -14,7 +14,8 @@ Computation per iteration, with X' (p coefficients x samples) and one pass over 
 cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w (exponentials by
 :func:`gwas.kernels.vector_exp.exp_into`), the information I = X' W X (p (p + 1) / 2 sums in tiles),
 the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step by a forward and a
-back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`).
+back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`),
+and a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR).
 The log-likelihood is computed in the pass after convergence only. The variance of the last
 coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²) per iteration, no allocation
 inside the iterations; floating-point reassociation lets the sums over samples use SIMD lanes
@@ -250,9 +251,9 @@ def cholesky_solve(low, rhs, out, n_free):
     return largest
 
 
-#: In a variant's fit, a Newton step below this size lets the next pass reuse its information: the
-#: next step then differs from Newton's by a relative O(|step|) (its error is of the order of that
-#: step's size times this one) and the pass skips the p (p + 1) / 2 sums of the information ...
+#: In a variant's fit, a Newton step below this size lets the next pass reuse its information: that
+#: pass skips the p (p + 1) / 2 sums of the information, and its step differs from Newton's by a
+#: relative O(|last Newton step|) ...
 REUSE_BELOW = 1e-3
 #: ... and such a step ends the fit only when its error, estimated as |step|² / |previous step|, is
 #: below tol x QUASI_ERROR (else the fit goes on with Newton steps); the fit then takes one more
@@ -267,7 +268,8 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
                null_info, want_ll):
     """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
     at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence
-    ``mu``, ``w`` and ``info`` hold their values at b and ``low`` the Cholesky factor of ``info``.
+    ``mu``, ``w`` and ``info`` hold their values at b (at b before the final Newton step, for a fit
+    ended by a step with reused information) and ``low`` the Cholesky factor of ``info``.
     With ``null_start`` (a variant's fit from [b_null, 0]) the first pass is
     :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w`` and
     ``null_info`` = C' W C (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
@@ -292,7 +294,8 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
             if not cholesky(info, low):
                 return ll, it, False, True
             if not exact:  # that step used reused information: one Newton step from this pass's
-                cholesky_solve(low, score, step, p)  # (of the order of the error left, squared)
+                if not cholesky_solve(low, score, step, p) >= 0.0:  # (its error: that one's, squared)
+                    return ll, it, False, True
                 for j in range(p):
                     b[j] += step[j]
             return ll, it, True, False
