@@ -85,6 +85,18 @@ def check_unique_samples(ids: list[str], where: str) -> None:
         seen.add(s)
 
 
+def same_samples(samples: list[str] | None, ids: list[str], path: str, first_path: str,
+                 where: str | None = None) -> list[str]:
+    """The sample ids of a multi-file input: the first file's ``ids`` (``samples`` is None; checked
+    unique, errors naming ``where`` or ``path``), else ``samples``, which ``ids`` must equal."""
+    if samples is None:
+        check_unique_samples(ids, where or path)
+        return ids
+    if ids != samples:
+        raise InputError(f"{path}: sample ids differ from those of {first_path}")
+    return samples
+
+
 def plan_inputs(paths, sample_path=None, threads: int = 1) -> SourcePlan:
     """Plan the ingestion of one or more files of one kind with the same samples (in order);
     a bgzipped VCF is inflated on ``threads`` threads."""
@@ -113,11 +125,7 @@ def _plan_bgen(paths, sample_path) -> SourcePlan:
     samples = None
     for fi, p in enumerate(paths):
         with BgenFile(p, sample_path) as b:
-            if samples is None:
-                samples = b.sample_ids
-                check_unique_samples(samples, str(sample_path or p))
-            elif b.sample_ids != samples:
-                raise InputError(f"{p}: sample ids differ from those of {paths[0]}")
+            samples = same_samples(samples, b.sample_ids, p, paths[0], str(sample_path or p))
             offsets, n_alleles, chroms = b.scan()
         cols["file"].append(np.full(len(offsets), fi, dtype=np.int32))
         cols["contig"].append(np.array([contigs.setdefault(c, len(contigs)) for c in chroms], dtype=np.int16))

@@ -22,7 +22,7 @@ import numpy as np
 
 from gwas.ingest import sources, vcf
 from gwas.ingest.heads import Heads, check_order
-from gwas.ingest.sources import SourcePlan, _convert_sub_range, _empty_block, check_unique_samples
+from gwas.ingest.sources import SourcePlan, _convert_sub_range, _empty_block, same_samples
 from gwas.ingest.scratch import drop as drop_scratch
 from gwas.io import bgzf
 from gwas.store.writer import create_store, resize_variants, set_contigs, variants_size
@@ -164,11 +164,9 @@ def stream_vcfs(out: Path, paths: list[str], part_size: int, store_args: dict, t
     """Ingest bgzipped VCFs in one pass (see module docstring); ``store_part(store, (name, a, b),
     block)`` writes a part and its marker. Returns (variants, samples, parts converted)."""
     headers = [vcf.vcf_header(p, "vcf") for p in paths]
-    samples = headers[0][0]
-    check_unique_samples(samples, paths[0])
-    for p, h in zip(paths[1:], headers[1:]):
-        if h[0] != samples:
-            raise InputError(f"{p}: sample ids differ from those of {paths[0]}")
+    samples = None
+    for p, h in zip(paths, headers):
+        samples = same_samples(samples, h[0], p, paths[0])
     state = _Stream(out, paths, samples, part_size, store_args, tracker, store_part, threads)
     try:
         for fi, (p, (_, contigs, n_header, header_bytes)) in enumerate(zip(paths, headers)):

@@ -189,18 +189,14 @@ def _scan_bgzf(path: str, n_header: int, header_bytes: int, heads: Heads, thread
 
 def plan_vcf(paths, kind, threads: int = 1):
     """:class:`gwas.ingest.sources.SourcePlan` of VCF/BCF files (same samples in the same order)."""
-    from gwas.ingest.sources import SourcePlan, check_unique_samples
+    from gwas.ingest.sources import SourcePlan, same_samples
 
     samples, contig_len, contigs = None, {}, {}
     cols = {k: [] for k in ("file", "contig", "loc", "pos", "rank", "nsplit", "upos")}
     blocks = []
     for fi, p in enumerate(paths):
         ids, header_contigs, n_header, header_bytes = vcf_header(p, kind)
-        if samples is None:
-            samples = ids
-            check_unique_samples(samples, p)
-        elif ids != samples:
-            raise InputError(f"{p}: sample ids differ from those of {paths[0]}")
+        samples = same_samples(samples, ids, p, paths[0])
         for c, ln in header_contigs:
             contig_len.setdefault(c, ln)
         heads = Heads()
