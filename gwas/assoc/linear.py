@@ -9,9 +9,10 @@ intercept) — identical to R's ``lm`` and plink2 ``--glm``.
 Computation (Frisch–Waugh–Lovell): for each distinct sample mask the covariates are
 orthonormalised once (QR, basis Q zero outside the mask) and its traits residualised (y_r). Then
 one pass over the genotypes (:mod:`gwas.kernels.genotype_products`: float dosages, or straight from
-.bed records or the store's uint16 codes; matrix products for many traits and masks) gives, for every variant, the sums each mask needs:
-<g, y_r>, the called-dosage sums and counts, Q'g, and the same with the missing-call indicator, so
-that mean imputation within each mask is exact without copying the genotypes per mask:
+.bed records or the store's uint16 codes; matrix products for many traits and masks) gives, for
+every variant, the sums each mask needs: <g, y_r>, the called-dosage sums and counts, Q'g, and
+the same with the missing-call indicator, so that mean imputation within each mask is exact without
+copying the genotypes per mask:
 <g_r, g_r> = sum over the mask of g² - |Q'g|², beta = <g_r, y_r> / <g_r, g_r>,
 sigma² = (<y_r, y_r> - beta <g_r, y_r>) / (n - k - 1), SE = sqrt(sigma² / <g_r, g_r>)
 (:func:`gwas.kernels.linear.linear_statistics`). Effect allele: the counted allele of ``dosage`` (ALT).
