@@ -15,7 +15,8 @@ cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w (exponentials by
 :func:`gwas.kernels.vector_exp.exp_into`), the information I = X' W X (p (p + 1) / 2 sums in tiles),
 the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step by a forward and a
 back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`),
-and a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR).
+a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR), and its other
+iterations sum the information in float32 (INFO32_NOTE; the pass after convergence in float64).
 The log-likelihood is computed in the pass after convergence only. The variance of the last
 coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²) per iteration, no allocation
 inside the iterations; floating-point reassociation lets the sums over samples use SIMD lanes
@@ -44,12 +45,15 @@ def pass_buffers(p, n):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_score, want_ll):
+def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_score, want_ll, Xt32=None, w32=None):
     """One pass over the samples of X' (p, samples), in chunks: mu = E[y] and w = Var(y) at X b
     (into ``mu``, ``w``), when ``want_info`` info = X' W X (else ``info`` is left as it is) and, when
     ``want_score``, score = X' (y - mu). Returns (the log-likelihood when ``want_ll``, else NaN;
     whether every w > 0, checked with the information). Bernoulli: mu = expit(eta),
     w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
+    With ``Xt32`` (X' in float32) and ``w32`` (float32 scratch, one chunk) the information is summed
+    in float32 (chunk sums added in float64; about 1e-8 relative): twice the SIMD lanes, for the
+    iterations of a variant's fit (:data:`INFO32_NOTE`). Everything else is float64.
     (Loops index 1-D views from 0 so that they vectorise.)"""
     p, n = Xt.shape
     scratch, eta, resid = work[0], work[1], work[2]
@@ -88,7 +92,13 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_scor
                 for i in range(size):
                     ll += y_c[i] * eta[i] - mu_c[i] - math.lgamma(y_c[i] + 1.0)
         if want_info:
-            _add_information(Xt, w_c, s, size, info)
+            if Xt32 is None:
+                _add_information(Xt, w_c, s, size, info)
+            else:
+                w32_c = w32[:size]
+                for i in range(size):
+                    w32_c[i] = w_c[i]
+                _add_information(Xt32, w32_c, s, size, info)
         if want_score:
             for i in range(size):
                 resid[i] = y_c[i] - mu_c[i]
@@ -179,16 +189,18 @@ def null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work):
 def _add_information(Xt, w, s, size, info):
     """info[j, m] += sum_i w_i x_j,i x_m,i over a chunk of samples (x = rows of X' from column s,
     w the chunk's weights), for m >= j: tiles of 2 x 4 entries, each loading 7 sample vectors for 8
-    products (a plain dot product per entry loads 2 for 1 and is bound by memory loads)."""
+    products (a plain dot product per entry loads 2 for 1 and is bound by memory loads). The chunk's
+    sums are in the precision of Xt and w (float64, or float32), added to ``info`` (float64)."""
     p = Xt.shape[0]
     last = p - 1
+    zero = w.dtype.type(0)
     for j in range(0, p, 2):
         j2 = min(j + 1, last)
         xa, xb = Xt[j, s:s + size], Xt[j2, s:s + size]
         for m in range(j, p, 4):
             m1, m2, m3 = min(m + 1, last), min(m + 2, last), min(m + 3, last)
             x0, x1, x2, x3 = Xt[m, s:s + size], Xt[m1, s:s + size], Xt[m2, s:s + size], Xt[m3, s:s + size]
-            a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = 0.0
+            a0 = a1 = a2 = a3 = c0 = c1 = c2 = c3 = zero
             for i in range(size):
                 va, vb = w[i] * xa[i], w[i] * xb[i]
                 a0 += va * x0[i]
@@ -263,9 +275,29 @@ REUSE_BELOW = 1e-3
 QUASI_ERROR = 1e-3
 
 
+#: The iterations of a variant's fit (ml_iterate with ``Xt32``) sum the information in float32: it
+#: only sets the step, not where the score is 0, and its relative error of about 1e-8 slows the
+#: steps' convergence by as little; the pass after convergence (the SE, the log-likelihood) is
+#: float64. A float32 information is summed again in float64 when it is not positive definite or
+#: ill-conditioned: a pivot of its Cholesky factor, L_jj² (the part of I_jj not explained by the
+#: columns before j), below INFO32_MIN_PIVOT x I_jj, where float32's error would spoil the step.
+INFO32_NOTE = "float32 information in the iterations of a variant's fit, float64 after convergence"
+INFO32_MIN_PIVOT = 1e-4
+
+
+@numba.njit(cache=True)
+def _pivots_above(info, low, fraction):
+    """Whether every squared pivot L_jj² of the Cholesky factor ``low`` of ``info`` is at least
+    ``fraction`` x I_jj."""
+    for j in range(info.shape[0]):
+        if not low[j, j] * low[j, j] >= fraction * info[j, j]:
+            return False
+    return True
+
+
 @numba.njit(cache=True, fastmath=FAST)
 def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, null_start, null_mu, null_w,
-               null_info, want_ll):
+               null_info, want_ll, Xt32=None, w32=None):
     """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
     at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence
     ``mu``, ``w`` and ``info`` hold their values at b (at b before the final Newton step, for a fit
@@ -273,13 +305,18 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
     With ``null_start`` (a variant's fit from [b_null, 0]) the first pass is
     :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w`` and
     ``null_info`` = C' W C (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
-    reuses that step's information (see QUASI_ERROR)."""
+    reuses that step's information (see QUASI_ERROR). With ``Xt32`` = X' in float32 and ``w32`` a
+    float32 chunk, the iterations' information is summed in float32 (:data:`INFO32_NOTE`)."""
     p = Xt.shape[0]
     exact = True  # whether this iteration's pass computes the information
     previous = np.inf
     for it in range(1, max_iter + 1):
         if it == 1 and null_start:
             null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work)
+        elif exact and Xt32 is not None:
+            sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, Xt32, w32)
+            if not (cholesky(info, low) and _pivots_above(info, low, INFO32_MIN_PIVOT)):
+                sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False)  # float64
         else:
             sample_pass(Xt, y, b, family, mu, w, info, score, work, exact, True, False)
         if exact and not cholesky(info, low):
@@ -328,7 +365,9 @@ def newton_fit(X, y, b0, family, max_iter, tol):
 def newton_fit_reference(X, y, b0, family, max_iter, tol, variant_fit=False):
     """NumPy version of :func:`newton_fit` (np.linalg.solve for the step, the same convention); with
     ``variant_fit`` the iteration of a variant's fit in :func:`ml_iterate` (``null_start``: the
-    information of a Newton step below REUSE_BELOW reused by the next pass)."""
+    information of a Newton step below REUSE_BELOW reused by the next pass). The information is
+    float64 throughout: the kernel's float32 iterations (INFO32_NOTE) take the same steps to about
+    1e-8 relative, so the same iterations, to the same maximum."""
     b = np.array(b0, dtype=np.float64)
     p = X.shape[1]
     nan = np.full((p, p), np.nan)
@@ -412,20 +451,26 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
     parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j, j + lanes, ...; one per
     thread: ``numba.get_num_threads()``, passed in so that the compiled kernel can be cached), each
     with its own buffers; each variant is computed the same way in any lane, so results do not
-    depend on the number of lanes or threads. Returns per variant: beta, se, log-likelihood (NaN
-    unless ``want_ll``), iterations, converged, exploded."""
+    depend on the number of lanes or threads. The iterations' information is float32
+    (:data:`INFO32_NOTE`). Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``),
+    iterations, converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, ll, iters, conv, expl = block_outputs(n_var)
     lanes = max(1, min(lanes, n_var))
     for lane in numba.prange(lanes):
         Xt = design_transposed(C)
+        Xt32 = Xt.astype(np.float32)  # the iterations' information (INFO32_NOTE); row k per variant
+        w32 = np.empty(SAMPLES, dtype=np.float32)
         mu, w, work, info, low, score, step = pass_buffers(k + 1, n)
         b = np.empty(k + 1)
         for v in range(lane, n_var, lanes):
             start_variant(Xt, G[v], b, b_null)
+            g32 = Xt32[k]
+            for i in range(n):
+                g32[i] = Xt[k, i]
             lik, it, c, e = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, True,
-                                       null_mu, null_w, null_info, want_ll)
+                                       null_mu, null_w, null_info, want_ll, Xt32, w32)
             iters[v], conv[v], expl[v] = it, c, e
             if c:
                 beta[v] = b[k]

@@ -92,3 +92,27 @@ def test_wald_lrt_block_matches_numpy_newton(family, n, k, seed):
         for g_col, w_col in zip(got[:3], want[:3]):
             assert np.allclose(g_col, w_col, rtol=1e-8, atol=1e-12, equal_nan=True)
         assert np.isnan(impl(C, G[:1], y, b_null, null_mu, null_w, null_info, family, 25, 1e-8, False, 1)[2]).all()
+
+
+def test_variant_fits_near_collinear_sum_the_information_in_float64():
+    """A variant almost collinear with the covariates (g = 1 + c1 / 2 + eps noise): its float32
+    information would spoil the Newton steps (with eps 1e-4 the fit would run to max_iter), so the
+    kernel sums it again in float64 (INFO32_MIN_PIVOT) and matches the NumPy fits with the same rule:
+    same iterations, beta to 1e-8 relative, SE to 1e-8 (1e-6 at eps 1e-4, where X'X has condition
+    number 5e8: there float64 rounding alone puts the SE from the Cholesky pivot 2.7e-8 from NumPy's
+    inverse, with the float64 kernel from before the float32 information too)."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    C = np.column_stack([np.ones(n), rng.standard_normal((n, 2))])
+    y = (rng.random(n) < 0.3).astype(float)
+    b_null, _, _, _, conv, _, null_mu, null_w, null_info = newton_fit(C, y, np.zeros(3), LOGISTIC, 25, 1e-8)
+    assert conv
+    for eps in (1e-2, 1e-3, 1e-4):
+        g = 1.0 + 0.5 * C[:, 1] + eps * rng.standard_normal(n)
+        beta, se, _, iters, conv, expl = wald_lrt_block(C, g[None], y, b_null, null_mu, null_w, null_info, LOGISTIC,
+                                                         25, 1e-8, False, 1)
+        b, cov, _, it, ref_conv, ref_expl = newton_fit_reference(np.column_stack([C, g]), y, np.r_[b_null, 0.0],
+                                                                 LOGISTIC, 25, 1e-8, variant_fit=True)
+        assert (iters[0], conv[0], expl[0]) == (it, ref_conv, ref_expl) == (it, True, False)
+        assert np.isclose(beta[0], b[-1], rtol=1e-8)
+        assert np.isclose(se[0], np.sqrt(cov[-1, -1]), rtol=1e-8 if eps > 1e-4 else 1e-6)
