@@ -36,7 +36,7 @@ import numpy as np
 from gwas.assoc.design import as_dosage, check_traits, genotype_checks, gram_inverse, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p
 from gwas.kernels.firth import firth_block
-from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, variant_sums, wald_lrt_block
+from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, score_sums, wald_lrt_block
 from gwas.kernels.impute import mean_impute
 from hubscan.errors import ConfigError, InputError
 from hubscan.runtime.threads import map_in_threads, single_threaded_blas
@@ -138,15 +138,21 @@ class GlmModel:
         def run_group(group):
             rows, cols, fits = group
             filled = _work_array(dosage.shape[0], len(rows))
-            n_called, alt_count = mean_impute(dosage, rows, filled)
+            n_called, alt_count, total, total_sq, constant = mean_impute(dosage, rows, filled)
             out.n[:, cols] = len(rows)
             out.allele_count[:, cols] = alt_count[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
                 out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
             c = np.ascontiguousarray(self.design[rows])
-            gc = filled @ c  # C'g of every variant, shared by the mask's traits
+            fitted = [fit for fit in fits if not fit.code]
+            codes = None  # the variants' checks, shared by the mask's traits (each with (C'C)⁻¹)
+            if fitted:
+                gc = _covariate_products(filled, c, parallel=not few_variants)
+                # The residual sum of squares of g on C is g'g - (C'g)' (C'C)⁻¹ (C'g)
+                residual_ss = total_sq - np.einsum("ij,jk,ik->i", gc, fitted[0].cc_inv, gc)
+                codes = genotype_checks(total, total_sq, constant, residual_ss, len(rows))
             for t, fit in zip(cols, fits):
-                _one_trait(filled, c, gc, fit, self.family, self.test_name, self.options, out, t)
+                _one_trait(filled, c, codes, fit, self.family, self.test_name, self.options, out, t)
 
         # Few variants (a PheWAS): sample masks on parallel threads; many: variants in parallel
         # inside the kernels. Each trait's columns of ``out`` are written by one thread.
@@ -171,6 +177,24 @@ def _work_array(n_var: int, n: int) -> np.ndarray:
     if work is None or work.size < size:
         work = _thread_work.array = np.empty(size)
     return work[:size].reshape(n_var, n)
+
+
+def _covariate_products(filled: np.ndarray, c: np.ndarray, parallel: bool) -> np.ndarray:
+    """C'g of every variant (rows of ``filled``), (variants, k): one BLAS product per Numba thread
+    on its share of the variants when ``parallel`` (the BLAS pools are single-threaded here)."""
+    import numba
+
+    parts = numba.get_num_threads() if parallel and filled.shape[0] >= 2 * VARIANTS_PER_THREAD else 1
+    if parts <= 1:
+        return filled @ c
+    edges = np.linspace(0, filled.shape[0], parts + 1).astype(int)
+    out = np.empty((filled.shape[0], c.shape[1]))
+
+    def product(i):
+        np.matmul(filled[edges[i]:edges[i + 1]], c, out=out[edges[i]:edges[i + 1]])
+
+    map_in_threads(product, range(parts))
+    return out
 
 
 def _model(traits, covariates, add_intercept, family, test, options, n_samples) -> GlmModel:
@@ -224,7 +248,7 @@ def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     return fit
 
 
-def _one_trait(g, c, gc, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
+def _one_trait(g, c, codes, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
     n = c.shape[0]
     if family == LOGISTIC:
         out.n_cases[:, t] = fit.n_cases
@@ -233,15 +257,13 @@ def _one_trait(g, c, gc, fit: NullFit, family, test, options, out: AssociationRe
         out.error_code[:, t] = fit.code
         return
     y, b_null = fit.y, fit.b_null
-    sums = variant_sums(g, fit.w, y - fit.mu)
-    # The residual sum of squares of g on C is g'g - (C'g)' (C'C)⁻¹ (C'g).
-    codes = genotype_checks(sums[0], sums[1], sums[4], sums[1] - np.einsum("ij,jk,ik->i", gc, fit.cc_inv, gc), n)
     first = options.get("fallback_first") if test == "firth-fallback" else None
     if test == "score" or first == "score":
         # Score U = g'(y - mu) at the null fit and its variance V = 1 / [F⁻¹]_gg
         # = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg); the Rao statistic is U² / V.
+        wgg, u = score_sums(g, fit.w, y - fit.mu)
         gcw = g @ (c * fit.w[:, None])
-        u, v = sums[3], sums[2] - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
+        v = wgg - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = u * u / v
             beta, se = (u / v, 1 / np.sqrt(v)) if first else (np.nan, np.nan)

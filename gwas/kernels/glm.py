@@ -480,31 +480,22 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
 
 
 @numba.njit(cache=True, parallel=True, nogil=True, fastmath=FAST)
-def variant_sums(G, w, r):
-    """Per row g of G (variants, samples), in one pass: sum g, sum g², sum w g², sum r g, and
-    whether g is constant. w: the null model's weights, r: its residuals y - mu (the score)."""
+def score_sums(G, w, r):
+    """Per row g of G (variants, samples), in one pass: sum w g² and sum r g, with w the null
+    model's weights and r its residuals y - mu (the score test's U = sum r g)."""
     n_var, n = G.shape
-    s1 = np.zeros(n_var)
-    s2 = np.zeros(n_var)
     wgg = np.zeros(n_var)
     rg = np.zeros(n_var)
-    constant = np.ones(n_var, dtype=np.bool_)
     for v in numba.prange(n_var):
-        a = b = c = d = 0.0
-        first = G[v, 0] if n else 0.0
-        same = True
+        c = d = 0.0
         for i in range(n):
             x = G[v, i]
-            a += x
-            b += x * x
             c += w[i] * x * x
             d += r[i] * x
-            same &= x == first
-        s1[v], s2[v], wgg[v], rg[v], constant[v] = a, b, c, d, same
-    return s1, s2, wgg, rg, constant
+        wgg[v], rg[v] = c, d
+    return wgg, rg
 
 
-def variant_sums_reference(G, w, r):
-    """NumPy version of :func:`variant_sums`."""
-    constant = np.ptp(G, axis=1) == 0 if G.shape[1] else np.ones(G.shape[0], bool)
-    return G.sum(axis=1), (G * G).sum(axis=1), (G * G) @ w, G @ r, constant
+def score_sums_reference(G, w, r):
+    """NumPy version of :func:`score_sums`."""
+    return (G * G) @ w, G @ r
