@@ -159,30 +159,32 @@ def add_row_products(Xt, s, size, r, out, n_rows):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work):
+def null_start_pass(Xt, y, null_mu, null_w, null_info, null_score, info, score, work):
     """The first pass of a variant's fit from [b_null, 0], where mu and w are the covariates-only
     fit's (``null_mu``, ``null_w``): the covariate block of the information is that fit's C' W C
-    (``null_info``, k x k), so only the variant's row (w g)' X and the score X' (y - mu) need the
-    samples (2 p dot products, no exponentials). X' = [C | g]' (p = k + 1, samples)."""
+    (``null_info``, k x k) and the covariates' score its C' (y - mu) (``null_score``, k; about 0),
+    so only the variant's row (w g)' X of the information and its score g' (y - mu) need the
+    samples (p + 1 dot products, no exponentials). X' = [C | g]' (p = k + 1, samples)."""
     p, n = Xt.shape
     k = p - 1
     for j in range(p):
-        score[j] = 0.0
         info[k, j] = 0.0
         for m in range(k):
             info[j, m] = null_info[j, m] if j < k else 0.0
-    wg, resid = work[0], work[1]
+    wg = work[0]
+    score_g = 0.0
     for s in range(0, n, SAMPLES):
         e = min(n, s + SAMPLES)
         size = e - s
         g, mu_c, w_c, y_c = Xt[k, s:e], null_mu[s:e], null_w[s:e], y[s:e]
         for i in range(size):
             wg[i] = w_c[i] * g[i]
-            resid[i] = y_c[i] - mu_c[i]
+            score_g += g[i] * (y_c[i] - mu_c[i])
         add_row_products(Xt, s, size, wg, info[k], p)
-        add_row_products(Xt, s, size, resid, score, p)
     for m in range(k):
         info[m, k] = info[k, m]
+        score[m] = null_score[m]
+    score[k] = score_g
 
 
 @numba.njit(cache=True, fastmath=FAST)
@@ -297,14 +299,14 @@ def _pivots_above(info, low, fraction):
 
 @numba.njit(cache=True, fastmath=FAST)
 def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, null_start, null_mu, null_w,
-               null_info, want_ll, Xt32=None, w32=None):
+               null_info, null_score, want_ll, Xt32=None, w32=None):
     """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
     at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence
     ``mu``, ``w`` and ``info`` hold their values at b (at b before the final Newton step, for a fit
     ended by a step with reused information) and ``low`` the Cholesky factor of ``info``.
     With ``null_start`` (a variant's fit from [b_null, 0]) the first pass is
-    :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w`` and
-    ``null_info`` = C' W C (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
+    :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w``,
+    ``null_info`` = C' W C and ``null_score`` = C' (y - mu) (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
     reuses that step's information (see QUASI_ERROR). With ``Xt32`` = X' in float32 and ``w32`` a
     float32 chunk, the iterations' information is summed in float32 (:data:`INFO32_NOTE`)."""
     p = Xt.shape[0]
@@ -312,7 +314,7 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
     previous = np.inf
     for it in range(1, max_iter + 1):
         if it == 1 and null_start:
-            null_start_pass(Xt, y, null_mu, null_w, null_info, info, score, work)
+            null_start_pass(Xt, y, null_mu, null_w, null_info, null_score, info, score, work)
         elif exact and Xt32 is not None:
             sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, Xt32, w32)
             if not (cholesky(info, low) and _pivots_above(info, low, INFO32_MIN_PIVOT)):
@@ -355,7 +357,7 @@ def newton_fit(X, y, b0, family, max_iter, tol):
     b = b0.astype(np.float64)
     mu, w, work, info, low, score, step = pass_buffers(p, X.shape[0])
     ll, it, conv, expl = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, False, mu,
-                                    w, info, True)
+                                    w, info, score, True)
     if not conv:
         info[:] = np.nan
     cov = np.linalg.inv(info) if conv else info.copy()
@@ -457,6 +459,11 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, ll, iters, conv, expl = block_outputs(n_var)
+    null_score = np.zeros(k)  # C' (y - mu) at the covariates-only fit, for every variant's first pass
+    for i in range(n):
+        r = y[i] - null_mu[i]
+        for j in range(k):
+            null_score[j] += C[i, j] * r
     lanes = max(1, min(lanes, n_var))
     for lane in numba.prange(lanes):
         Xt = design_transposed(C)
@@ -470,7 +477,7 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
             for i in range(n):
                 g32[i] = Xt[k, i]
             lik, it, c, e = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, True,
-                                       null_mu, null_w, null_info, want_ll, Xt32, w32)
+                                       null_mu, null_w, null_info, null_score, want_ll, Xt32, w32)
             iters[v], conv[v], expl[v] = it, c, e
             if c:
                 beta[v] = b[k]
