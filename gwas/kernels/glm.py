@@ -15,8 +15,9 @@ cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w (exponentials by
 :func:`gwas.kernels.vector_exp.exp_into`), the information I = X' W X (p (p + 1) / 2 sums in tiles),
 the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step by a forward and a
 back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`),
-a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR), and its other
-iterations sum the information in float32 (INFO32_NOTE; the pass after convergence in float64).
+a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR), and the
+iterations of every fit sum the information in float32 (INFO32_NOTE; the pass after convergence in
+float64).
 The log-likelihood is computed in the pass after convergence only. The variance of the last
 coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²) per iteration, no allocation
 inside the iterations; floating-point reassociation lets the sums over samples use SIMD lanes
@@ -53,7 +54,7 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_scor
     w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
     With ``Xt32`` (X' in float32) and ``w32`` (float32 scratch, one chunk) the information is summed
     in float32 (chunk sums added in float64; about 1e-8 relative): twice the SIMD lanes, for the
-    iterations of a variant's fit (:data:`INFO32_NOTE`). Everything else is float64.
+    iterations of a fit (:data:`INFO32_NOTE`). Everything else is float64.
     (Loops index 1-D views from 0 so that they vectorise.)"""
     p, n = Xt.shape
     scratch, eta, resid = work[0], work[1], work[2]
@@ -277,13 +278,14 @@ REUSE_BELOW = 1e-3
 QUASI_ERROR = 1e-3
 
 
-#: The iterations of a variant's fit (ml_iterate with ``Xt32``) sum the information in float32: it
-#: only sets the step, not where the score is 0, and its relative error of about 1e-8 slows the
-#: steps' convergence by as little; the pass after convergence (the SE, the log-likelihood) is
-#: float64. A float32 information is summed again in float64 when it is not positive definite or
-#: ill-conditioned: a pivot of its Cholesky factor, L_jj² (the part of I_jj not explained by the
-#: columns before j), below INFO32_MIN_PIVOT x I_jj, where float32's error would spoil the step.
-INFO32_NOTE = "float32 information in the iterations of a variant's fit, float64 after convergence"
+#: The iterations of a fit (ml_iterate with ``Xt32``: the covariates-only fits and the variants')
+#: sum the information in float32: it only sets the step, not where the score is 0, and its
+#: relative error of about 1e-8 slows the steps' convergence by as little; the pass after
+#: convergence (the information returned, the SE, the log-likelihood) is float64. A float32
+#: information is summed again in float64 when it is not positive definite or ill-conditioned: a
+#: pivot of its Cholesky factor, L_jj² (the part of I_jj not explained by the columns before j),
+#: below INFO32_MIN_PIVOT x I_jj, where float32's error would spoil the step.
+INFO32_NOTE = "float32 information in the iterations of a fit, float64 after convergence"
 INFO32_MIN_PIVOT = 1e-4
 
 
@@ -306,9 +308,10 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
     ended by a step with reused information) and ``low`` the Cholesky factor of ``info``.
     With ``null_start`` (a variant's fit from [b_null, 0]) the first pass is
     :func:`null_start_pass` from the covariates-only fit's ``null_mu``, ``null_w``,
-    ``null_info`` = C' W C and ``null_score`` = C' (y - mu) (ignored otherwise), and a pass after a Newton step below REUSE_BELOW
-    reuses that step's information (see QUASI_ERROR). With ``Xt32`` = X' in float32 and ``w32`` a
-    float32 chunk, the iterations' information is summed in float32 (:data:`INFO32_NOTE`)."""
+    ``null_info`` = C' W C and ``null_score`` = C' (y - mu) (ignored otherwise), and a pass after
+    a Newton step below REUSE_BELOW reuses that step's information (see QUASI_ERROR). With ``Xt32``
+    = X' in float32 and ``w32`` a float32 chunk, the iterations' information is summed in float32
+    (:data:`INFO32_NOTE`)."""
     p = Xt.shape[0]
     exact = True  # whether this iteration's pass computes the information
     previous = np.inf
@@ -351,13 +354,14 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
 def newton_fit(X, y, b0, family, max_iter, tol):
     """Maximum-likelihood fit from b0, X (samples, p). Returns (b, inverse Fisher information at
     b, log-likelihood at b, iterations, converged, exploded, mu, w, Fisher information at b); the
-    information, its inverse and the log-likelihood are NaN unless converged."""
+    information, its inverse and the log-likelihood are NaN unless converged. The iterations'
+    information is float32 (:data:`INFO32_NOTE`), the information returned float64."""
     p = X.shape[1]
     Xt = np.ascontiguousarray(X.T)
     b = b0.astype(np.float64)
     mu, w, work, info, low, score, step = pass_buffers(p, X.shape[0])
     ll, it, conv, expl = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, False, mu,
-                                    w, info, score, True)
+                                    w, info, score, True, Xt.astype(np.float32), np.empty(SAMPLES, dtype=np.float32))
     if not conv:
         info[:] = np.nan
     cov = np.linalg.inv(info) if conv else info.copy()
