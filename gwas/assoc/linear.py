@@ -7,13 +7,16 @@ test is the t test of beta = 0 with n - k - 1 degrees of freedom (k covariates i
 intercept) — identical to R's ``lm`` and plink2 ``--glm``.
 
 Computation (Frisch–Waugh–Lovell): for each distinct sample mask the covariates are
-orthonormalised once (QR, basis Q zero outside the mask) and its traits residualised (y_r). Then
+orthonormalised once (QR, basis Q zero outside the mask; with an intercept, Q's first column is
+the mask / sqrt(n), implicit, and Q's others are the QR of the other covariates centred within the
+mask) and its traits residualised (y_r). Then
 one pass over the genotypes (:mod:`gwas.kernels.genotype_products`: float dosages, or straight from
 .bed records or the store's uint16 codes; matrix products for many traits and masks) gives, for
 every variant, the sums each mask needs: <g, y_r>, the called-dosage sums and counts, Q'g, and
 the same with the missing-call indicator, so that mean imputation within each mask is exact without
 copying the genotypes per mask:
-<g_r, g_r> = sum over the mask of g² - |Q'g|², beta = <g_r, y_r> / <g_r, g_r>,
+<g_r, g_r> = sum over the mask of g² - |Q'g|² (with an intercept: the centred sum of squares of g
+minus |Q'g|² over Q's other columns), beta = <g_r, y_r> / <g_r, g_r>,
 sigma² = (<y_r, y_r> - beta <g_r, y_r>) / (n - k - 1), SE = sqrt(sigma² / <g_r, g_r>)
 (:func:`gwas.kernels.linear.linear_statistics`). Effect allele: the counted allele of ``dosage`` (ALT).
 """
@@ -27,7 +30,7 @@ import numpy as np
 from gwas.assoc.design import COLLINEAR_TOLERANCE, as_dosage, check_traits, full_rank, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
 from gwas.io.plink.bed import decode_dosage_kernel
-from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products
+from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products_threaded
 from gwas.kernels.linear import linear_statistics
 from gwas.store.variables import decode_dosage
 from hubscan.errors import InputError
@@ -57,12 +60,16 @@ def linear_model(traits, covariates=None, add_intercept: bool = True) -> LinearM
 @dataclass
 class LinearModel:
     """Per distinct sample mask p (``patterns[p]`` = (sample rows, trait columns)): the mask
-    (``masks[:, p]``), an orthonormal basis of the covariates on those samples (``bases``, zero
-    elsewhere), whether it can be tested (``usable``, else ``mask_codes[p]``), and every trait
-    residualised on its basis (``y_r``, zero outside its samples)."""
+    (``masks[:, p]``), an orthonormal basis of the covariates on those samples (``bases``, ``kb``
+    columns per mask, zero elsewhere; with an ``intercept`` the mask / sqrt(n) is the basis's
+    implicit first column and ``bases`` holds the rest), whether it can be tested (``usable``, else
+    ``mask_codes[p]``), and every trait residualised on its basis (``y_r``, zero outside its
+    samples)."""
 
     n_traits: int
     k: int
+    kb: int
+    intercept: bool
     patterns: list
     masks: np.ndarray
     bases: np.ndarray
@@ -72,6 +79,8 @@ class LinearModel:
     right_t: np.ndarray  # [y_r | masks | bases]' (columns, samples): what the genotypes are multiplied by
     full_masks: np.ndarray  # masks holding every sample
     partial_t: np.ndarray  # the other masks' columns, transposed (masks, samples)
+    fused_rows: np.ndarray  # rows of right_t the fused kernel multiplies: all but the full masks'
+    fused_t: np.ndarray  # right_t[fused_rows] (a full mask's products are the kernel's row sums)
 
     def test(self, dosage) -> AssociationResult:
         """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
@@ -95,8 +104,11 @@ def _prepare(traits, design, cov_ok) -> LinearModel:
     n_tr = traits.shape[1]
     patterns = mask_groups(traits, cov_ok)
     n_samples, k = design.shape
+    first = design[cov_ok, 0] if k else np.empty(0)
+    intercept = bool(len(first) and first[0] != 0 and (first == first[0]).all())
+    kb = k - intercept  # stored basis columns per mask
     masks = np.zeros((n_samples, len(patterns)))
-    bases = np.zeros((n_samples, len(patterns) * k))
+    bases = np.zeros((n_samples, len(patterns) * kb))
     y_r = np.zeros((n_samples, n_tr))
     usable = np.zeros(len(patterns), bool)
     codes = np.zeros(len(patterns), np.int8)
@@ -111,18 +123,23 @@ def _prepare(traits, design, cov_ok) -> LinearModel:
             continue
         usable[p] = True
         y = traits[np.ix_(rows, cols)]
-        if k:
+        if intercept:  # the basis's first column is the mask / sqrt(n): centre, then the rest
+            y = y - y.mean(axis=0)
+            c = c[:, 1:] - c[:, 1:].mean(axis=0)
+        if kb:
             q = np.linalg.qr(c)[0]
-            bases[rows, p * k:(p + 1) * k] = q
+            bases[rows, p * kb:(p + 1) * kb] = q
             y = y - q @ (q.T @ y)
         y_r[np.ix_(rows, cols)] = y
     right_t = np.ascontiguousarray(np.hstack([y_r, masks, bases]).T)
     full = masks.all(axis=0)
     partial_t = np.ascontiguousarray(masks[:, ~full].T)
-    return LinearModel(n_tr, k, patterns, masks, bases, y_r, usable, codes, right_t, full, partial_t)
+    fused_rows = np.flatnonzero(np.concatenate([np.zeros(n_tr, bool), full, np.zeros(bases.shape[1], bool)]) == 0)
+    return LinearModel(n_tr, k, kb, intercept, patterns, masks, bases, y_r, usable, codes, right_t, full, partial_t,
+                       fused_rows, np.ascontiguousarray(right_t[fused_rows]))
 
 
-#: above this many columns of ``right_t`` (traits + masks x (1 + covariates)), BLAS on float64
+#: above this many columns of ``right_t`` (traits + masks x (1 + kb)), BLAS on float64
 #: dosages beats the fused kernel (measured crossover near 128 columns at 10,000 samples)
 FUSED_MAX_COLUMNS = 128
 
@@ -130,7 +147,7 @@ FUSED_MAX_COLUMNS = 128
 def _sums(model: LinearModel, codes: np.ndarray, kind: int):
     """The sums of :func:`_statistics` from a block of genotype ``codes`` of ``kind`` (PACKED .bed
     records, SCALED store codes or float64 DOSAGE): in one pass by
-    :func:`gwas.kernels.genotype_products.genotype_products`, or for many columns by matrix
+    :func:`gwas.kernels.genotype_products.genotype_products_threaded`, or for many columns by matrix
     products on the float64 dosages."""
     n = model.masks.shape[0]
     codes = np.asarray(codes)
@@ -143,13 +160,21 @@ def _sums(model: LinearModel, codes: np.ndarray, kind: int):
     codes = np.ascontiguousarray(codes)
     n_var, partial_t = codes.shape[0], model.partial_t
     fused = len(model.right_t) <= FUSED_MAX_COLUMNS
-    # the kernel always sums the squares and counts the missing calls; for many columns, the products
-    # with right_t are matrix products on the decoded dosages instead
-    right_t = model.right_t if fused else np.empty((0, n))
-    g_prod, m_prod = np.empty((n_var, len(right_t))), np.empty((n_var, len(right_t)))
-    partial_sq, row_sq, n_missing = np.empty((n_var, len(partial_t))), np.empty(n_var), np.empty(n_var, np.int64)
-    genotype_products(codes, kind, n, right_t, partial_t, TILE, g_prod, m_prod, partial_sq, row_sq, n_missing)
-    if not fused:
+    # the kernel always sums the dosages and their squares and counts the missing calls; for many
+    # columns, the products with right_t are matrix products on the decoded dosages instead
+    kernel_t = model.fused_t if fused else np.empty((0, n))
+    g_k, m_k = np.empty((n_var, len(kernel_t))), np.empty((n_var, len(kernel_t)))
+    partial_sq, row_sum, row_sq = np.empty((n_var, len(partial_t))), np.empty(n_var), np.empty(n_var)
+    n_missing = np.empty(n_var, np.int64)
+    genotype_products_threaded(codes, kind, n, kernel_t, partial_t, TILE, g_k, m_k, partial_sq, row_sum, row_sq,
+                               n_missing)
+    if fused:  # a full mask's products with the dosages and the missing calls: the row sums and counts
+        g_prod, m_prod = np.empty((n_var, len(model.right_t))), np.empty((n_var, len(model.right_t)))
+        g_prod[:, model.fused_rows], m_prod[:, model.fused_rows] = g_k, m_k
+        full_rows = model.n_traits + np.flatnonzero(model.full_masks)
+        g_prod[:, full_rows] = row_sum[:, None]
+        m_prod[:, full_rows] = n_missing[:, None]
+    else:
         g_prod, m_prod = _matrix_products(model, _decoded(codes, kind, n), n_missing.any())
     full = model.full_masks
     sum_sq = np.empty((n_var, len(full)))  # sums of squared called dosages in each mask
@@ -182,7 +207,7 @@ def _statistics(model: LinearModel, g_prod: np.ndarray, m_prod: np.ndarray, sum_
     """Results from the per-variant sums: g_prod and m_prod (variants, columns of ``right_t``), the
     products of the called dosages (0 where missing) and of the missing-call indicator with
     [y_r | masks | bases], and sum_sq (variants, masks)."""
-    n_var, n_tr, k, patterns = g_prod.shape[0], model.n_traits, model.k, model.patterns
+    n_var, n_tr, k, kb, patterns = g_prod.shape[0], model.n_traits, model.k, model.kb, model.patterns
     masks, y_r, usable = model.masks, model.y_r, model.usable
     out = AssociationResult.empty("linear", n_var, n_tr)
     out.converged[:] = True
@@ -204,9 +229,11 @@ def _statistics(model: LinearModel, g_prod: np.ndarray, m_prod: np.ndarray, sum_
         # Missing calls take the mask's mean: g = g0 + mean * miss on the mask's samples.
         total_sq = sum_sq[:, p] + mean * mean * n_missing[:, p]
         centred_ss = total_sq - (mean * n) ** 2 / n
-        qtg = g_prod[:, n_tr + len(patterns) + p * k: n_tr + len(patterns) + (p + 1) * k] \
-            + mean[:, None] * m_prod[:, n_tr + len(patterns) + p * k: n_tr + len(patterns) + (p + 1) * k]
-        gg = total_sq - np.einsum("ij,ij->i", qtg, qtg) if k else total_sq
+        basis = slice(n_tr + len(patterns) + p * kb, n_tr + len(patterns) + (p + 1) * kb)
+        qtg = g_prod[:, basis] + mean[:, None] * m_prod[:, basis]
+        gg = centred_ss if model.intercept else total_sq  # minus the implicit column's part: (sum g)² / n
+        if kb:
+            gg = gg - np.einsum("ij,ij->i", qtg, qtg)
         codes = np.zeros(n_var, dtype=np.int8)
         codes[gg <= COLLINEAR_TOLERANCE * np.maximum(centred_ss, 1e-300)] = ErrorCode.COLLINEAR
         codes[(centred_ss <= 1e-10 * np.maximum(total_sq, 1.0)) | (called == 0)] = ErrorCode.MONOMORPHIC

@@ -41,9 +41,9 @@ def test_genotype_products_match_numpy(kind, n_var, n_samples, n_cols, n_square,
     want = genotype_products_reference(codes, kind, n_samples, right_t, square_t)
     for impl in (genotype_products, genotype_products.py_func):
         got = (np.full((n_var, n_cols), np.nan), np.full((n_var, n_cols), np.nan), np.full((n_var, n_square), np.nan),
-               np.full(n_var, np.nan), np.full(n_var, -1, np.int64))
+               np.full(n_var, np.nan), np.full(n_var, np.nan), np.full(n_var, -1, np.int64))
         impl(codes, kind, n_samples, right_t, square_t, tile, *got)
-        for name, g, w in zip(("g_prod", "m_prod", "s_prod", "row_sq", "n_missing"), got, want):
+        for name, g, w in zip(("g_prod", "m_prod", "s_prod", "row_sum", "row_sq", "n_missing"), got, want):
             assert np.allclose(g, w, rtol=1e-12, atol=1e-9), name
 
 
@@ -100,3 +100,69 @@ def test_many_columns_take_matrix_products_with_the_same_results(monkeypatch):
             assert np.allclose(getattr(got, name), getattr(ref, name), rtol=1e-9, atol=0, equal_nan=True), name
         for name in ("error_code", "n"):
             assert np.array_equal(getattr(got, name), getattr(ref, name)), name
+
+
+@pytest.mark.parametrize("kind", [PACKED, SCALED, DOSAGE])
+def test_threaded_products_equal_one_call(kind, monkeypatch):
+    """The block cut into pieces on threads (whole chunks each; many pieces forced too): byte for
+    byte the sums of one single-threaded call, on any thread count."""
+    import numba
+
+    import gwas.kernels.genotype_products as products
+
+    rng = np.random.default_rng(kind + 3)
+    n_samples = 203
+    right_t = rng.standard_normal((5, n_samples))
+    square_t = (rng.random((2, n_samples)) < 0.7).astype(float)
+    threads = numba.get_num_threads()
+    for n_var in (1, 15, 16, 17, 100, 333):
+        codes = _codes(rng, kind, n_var, n_samples, 0.05)
+        shapes = ((n_var, 5), (n_var, 5), (n_var, 2), (n_var,), (n_var,))
+        whole = tuple(np.empty(s) for s in shapes) + (np.empty(n_var, np.int64),)
+        genotype_products(codes, kind, n_samples, right_t, square_t, products.TILE, *whole)
+        for count, pieces in ((1, 4), (threads, 4), (threads, 1000)):
+            monkeypatch.setattr(products, "PIECES_PER_THREAD", pieces)
+            got = tuple(np.full(s, np.nan) for s in shapes) + (np.full(n_var, -1, np.int64),)
+            try:
+                numba.set_num_threads(count)
+                products.genotype_products_threaded(codes, kind, n_samples, right_t, square_t, products.TILE, *got)
+            finally:
+                numba.set_num_threads(threads)
+            for g, w in zip(got, whole):
+                assert np.array_equal(g, w)
+
+
+@pytest.mark.parametrize("intercept", ["added", "spanned"])
+def test_linear_bed_records_against_statsmodels_with_and_without_an_intercept_column(intercept):
+    """.bed records, a trait with every sample (its mask's sums from the kernel's row sums) and one
+    with its own samples, missing calls mean-imputed within them: statsmodels OLS per trait. With
+    an intercept column (added) the basis's first column is implicit; a design that spans the
+    constant without holding it (spanned: 1 + x and 1 - x) takes the plain QR of the design."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    n_samples, n_var = 357, 40
+    records = _codes(rng, PACKED, n_var, n_samples, 0.03)
+    records[0] = rng.integers(0, 256, records.shape[1])  # not all missing: tested here
+    dosage = np.empty((n_var, n_samples))
+    decode_dosage_kernel(records, n_samples, dosage)
+    x = rng.standard_normal((n_samples, 3))
+    traits = rng.standard_normal((n_samples, 2)) + x[:, :1]
+    traits[rng.random(n_samples) < 0.15, 1] = np.nan
+    if intercept == "added":
+        model = linear_model(traits, x)
+    else:
+        model = linear_model(traits, np.column_stack([1 + x[:, 0], 1 - x[:, 0], x[:, 1:]]), add_intercept=False)
+    assert model.intercept == (intercept == "added")
+    got = model.test_bed(records)
+    assert (got.error_code == 0).all()
+    for t in range(2):
+        ok = ~np.isnan(traits[:, t])
+        for v in range(0, n_var, 3):
+            g = dosage[v, ok]
+            g = np.where(np.isnan(g), np.nanmean(g), g)
+            ref = sm.OLS(traits[ok, t], np.column_stack([np.ones(ok.sum()), x[ok], g])).fit()
+            assert np.allclose([got.beta[v, t], got.standard_error[v, t], got.p_value[v, t]],
+                               [ref.params[-1], ref.bse[-1], ref.pvalues[-1]], rtol=1e-9)
+            assert got.n[v, t] == ok.sum()
+            assert got.allele_count[v, t] == np.nansum(dosage[v, ok])
