@@ -29,6 +29,10 @@ def test_decompress_through_c_libraries():
             garbled = src.copy()
             garbled[len(src) // 2:] ^= 0x5A
             assert not fn(inflate.functions(), method, garbled, dst)
+            if method == inflate.ZLIB:  # deflate data intact, the Adler-32 trailer wrong
+                checksum = src.copy()
+                checksum[-1] ^= 1
+                assert not fn(inflate.functions(), method, checksum, dst)
 
 
 
