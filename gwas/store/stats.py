@@ -36,14 +36,14 @@ def row_stats(dosage, square, ploidy, mode):
     se = 0.0
     se2 = 0.0
     sf = 0.0
-    sz = 0.0
+    sz = 0  # integer sums: exact, as the float sums of small integers they replace
     sez = 0.0
-    sz2 = 0.0
+    sz2 = 0
     for s in range(n_s):
         e = dosage[s]
         if np.isnan(e):
             continue
-        z = ploidy[s]
+        z = int(ploidy[s])
         n += 1
         se += e
         se2 += e * e
@@ -52,15 +52,23 @@ def row_stats(dosage, square, ploidy, mode):
         sz2 += z * z
         if mode == 2:
             sf += square[s]
+    return stats_from_sums(n, n_s, se, se2, sf, sz, sez, sz2, mode)
+
+
+@numba.njit(cache=True, nogil=True)
+def stats_from_sums(n, n_s, se, se2, sf, sz, sez, sz2, mode):
+    """(allele frequency, call rate, INFO) from sums over the ``n`` called samples of ``n_s``, in
+    sample order: e, e^2, f (E[g^2], INFO_IMPUTE), z, e z, z^2 (the definitions above)."""
     call_rate = n / n_s if n_s > 0 else np.nan
     if n == 0 or sz == 0:
         return np.nan, call_rate, 1.0
-    p = se / sz
+    z = float(sz)
+    p = se / z
     if mode == 0 or p <= 0.0 or p >= 1.0:
         return p, call_rate, 1.0
     if mode == 2:
-        return p, call_rate, 1.0 - (sf - se2) / (sz * p * (1.0 - p))
-    return p, call_rate, (se2 - 2.0 * p * sez + p * p * sz2) / (sz * p * (1.0 - p))
+        return p, call_rate, 1.0 - (sf - se2) / (z * p * (1.0 - p))
+    return p, call_rate, (se2 - 2.0 * p * sez + p * p * float(sz2)) / (z * p * (1.0 - p))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -142,6 +142,50 @@ def biallelic_moments(probs, ploidy, phased, out_dosage, out_square):
 
 
 @numba.njit(cache=True, nogil=True)
+def biallelic_header(buf, n_samples):
+    """Checks of a decompressed biallelic layout-2 block's preamble and ploidy bytes (BGEN spec:
+    N, K = 2, min/max ploidy, ploidy bytes, phased flag, bits, length): ``(phased, bits, pmin,
+    pmax)``, or bits = 0 when the block is invalid or not biallelic."""
+    n = n_samples
+    if len(buf) < 10 + n:
+        return 0, 0, 0, 0
+    n_block = np.int64(buf[0]) | (np.int64(buf[1]) << 8) | (np.int64(buf[2]) << 16) | (np.int64(buf[3]) << 24)
+    k = np.int64(buf[4]) | (np.int64(buf[5]) << 8)
+    pmin, pmax = np.int64(buf[6]), np.int64(buf[7])
+    phased, bits = np.int64(buf[8 + n]), np.int64(buf[9 + n])
+    if n_block != n or k != 2 or phased > 1 or bits < 1 or bits > 32 or pmax > MAX_BITS_VALUES - 1:
+        return 0, 0, 0, 0
+    total_values = 0
+    outside = False
+    for s in range(n):  # no early exit: a loop the compiler vectorises
+        z = np.int64(buf[8 + s] & 0x3F)
+        outside |= (z < pmin) | (z > pmax)
+        total_values += z  # biallelic: z values per sample, phased or not
+    if outside or 10 + n + (total_values * bits + 7) // 8 > len(buf):
+        return 0, 0, 0, 0
+    return phased, bits, pmin, pmax
+
+
+@numba.njit(cache=True, nogil=True)
+def probability_table(bits):
+    """float64 (256,): an 8-bit value v -> probability v / (2^bits - 1) (used for ``bits == 8``)."""
+    scale = float((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
+    lut = np.empty(256, dtype=np.float64)
+    for v in range(256):
+        lut[v] = float(v) / scale
+    return lut
+
+
+@numba.njit(cache=True, nogil=True)
+def diploid_moments(p0, p1):
+    """E[g] and E[g^2] of an unphased diploid sample's ALT count from P(0) and P(1) ALT copies (P(2)
+    implied), with the general arithmetic's exact result: total = (0 + p0) + p1, e = ((0 + 0 p0) +
+    1 p1) + 2 p2 = p1 + 2 p2, f = p1 + 4 p2."""
+    p2 = 1.0 - (p0 + p1)
+    return p1 + 2.0 * p2, p1 + 4.0 * p2
+
+
+@numba.njit(cache=True, nogil=True)
 def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
     """One biallelic layout-2 variant: its decompressed probability block ``buf`` -> ``dosage`` and
     ``square`` (float64 (n_samples,): E[g] and E[g^2] of the ALT count, NaN when missing) and
@@ -149,46 +193,24 @@ def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
     :func:`biallelic_moments`. Returns False, leaving the outputs partly written, when the block is
     invalid or not biallelic (the caller re-reads it the checked way, which names the fault)."""
     n = n_samples
-    if len(buf) < 10 + n:
-        return False
-    n_block = np.int64(buf[0]) | (np.int64(buf[1]) << 8) | (np.int64(buf[2]) << 16) | (np.int64(buf[3]) << 24)
-    k = np.int64(buf[4]) | (np.int64(buf[5]) << 8)
-    pmin, pmax = np.int64(buf[6]), np.int64(buf[7])
-    phased, bits = np.int64(buf[8 + n]), np.int64(buf[9 + n])
-    if n_block != n or k != 2 or phased > 1 or bits < 1 or bits > 32 or pmax > MAX_BITS_VALUES - 1:
-        return False
-    total_values = 0
-    for s in range(n):
-        z = np.int64(buf[8 + s] & 0x3F)
-        if z < pmin or z > pmax:
-            return False
-        total_values += z  # biallelic: z values per sample, phased or not
-    if 10 + n + (total_values * bits + 7) // 8 > len(buf):
+    phased, bits, _, _ = biallelic_header(buf, n)
+    if bits == 0:
         return False
     tmp = np.empty(MAX_BITS_VALUES, dtype=np.float64)
     values = buf[10 + n:]
     scale = float((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
     mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
-    lut = np.empty(256, dtype=np.float64)  # 8 bits: value -> probability, the same division done once
-    if bits == 8:
-        for v in range(256):
-            lut[v] = float(v) / scale
+    lut = probability_table(bits)  # 8 bits: value -> probability, the same division done once
     bitpos = 0
     for s in range(n):
         z = np.int64(buf[8 + s] & 0x3F)
         missing = (buf[8 + s] & 0x80) != 0
         ploidy_out[s] = z
-        if bits == 8 and z == 2 and not phased:  # the common case, with the general arithmetic's exact result:
-            p0 = lut[values[bitpos >> 3]]       # total = (0 + p0) + p1, e = ((0 + 0 p0) + 1 p1) + 2 p2 = p1 + 2 p2
-            p1 = lut[values[(bitpos >> 3) + 1]]
+        if bits == 8 and z == 2 and not phased:  # the common case
+            e, f = diploid_moments(lut[values[bitpos >> 3]], lut[values[(bitpos >> 3) + 1]])
             bitpos += 16
-            if missing:
-                dosage[s] = np.nan
-                square[s] = np.nan
-            else:
-                p2 = 1.0 - (p0 + p1)
-                dosage[s] = p1 + 2.0 * p2
-                square[s] = p1 + 4.0 * p2
+            dosage[s] = np.nan if missing else e
+            square[s] = np.nan if missing else f
             continue
         total = 0.0
         e = 0.0
