@@ -65,10 +65,11 @@ def part_ranges(n_variants: int, part_size: int) -> list[tuple[str, int, int]]:
     return [(f"part-{k:06d}", a, min(a + part_size, n_variants)) for k, a in enumerate(range(0, n_variants, part_size))]
 
 
-def _store_part(store: str, tracker_args: tuple, part: tuple[str, int, int], block: dict) -> int:
-    """Write a converted part and then its marker; returns its variant count."""
+def _store_part(store: str, tracker_args: tuple, part: tuple[str, int, int], block: dict, threads: int = 1) -> int:
+    """Write a converted part (its chunks on ``threads`` threads) and then its marker; returns its
+    variant count."""
     name, a, b = part
-    write_block(store, a, block)
+    write_block(store, a, block, threads)
     PartTracker(*tracker_args).mark_done(name, {"start": a, "stop": b, "variants": b - a,
                                                 "dosage_sum": int(block["call_dosage_scaled"].sum(dtype=np.int64))})
     return b - a
@@ -91,7 +92,7 @@ def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts,
             if writing is not None:
                 progress.advance(writing.result())
                 spare = written
-            writing, written = writer.submit(_store_part, store, tracker_args, p, block), block
+            writing, written = writer.submit(_store_part, store, tracker_args, p, block, threads), block
             del block
         if writing is not None:
             progress.advance(writing.result())
@@ -179,7 +180,7 @@ def _ingest_stream(inputs, out: Path, variants_chunk: int, samples_chunk: int, c
                   "attrs": {"source_kind": "vcf", "source_files": [Path(p).name for p in paths]}}
     n_variants, n_samples, parts_run = stream_vcfs(
         out, paths, part_size, store_args, tracker,
-        lambda store, part, block: _store_part(store, tracker_args, part, block), threads)
+        lambda store, part, block: _store_part(store, tracker_args, part, block, threads), threads)
     parts = part_ranges(n_variants, part_size)
     verify(out, tracker, parts)
     tracker.finalise({"variants": n_variants, "samples": n_samples, "parts": len(parts)})

@@ -72,10 +72,10 @@ def test_single_pass_resumes_after_a_failed_part(tmp_path, monkeypatch):
         run.ingest(paths, tmp_path / "two", variants_chunk=20, samples_chunk=3)
     store_part = run._store_part
 
-    def failing(store, args, part, block):
+    def failing(store, args, part, block, *threads):
         if part[0] == "part-000004":
             raise RuntimeError("disk full")
-        return store_part(store, args, part, block)
+        return store_part(store, args, part, block, *threads)
 
     with monkeypatch.context() as m:
         m.setattr(run, "_store_part", failing)
