@@ -125,3 +125,27 @@ def test_file_changed_after_planning_is_reported(shared_data, tmp_path):
     path.write_bytes(raw[:len(raw) - 500])  # truncated after planning
     with pytest.raises(InputError, match=r"x\.bgen: (truncated file|variant \d+)"):
         convert_range(plan, 0, plan.n_variants)
+
+
+def test_diploid_8bit_one_pass_equals_general_decode():
+    """The one-pass 8-bit all-diploid path against the general block decode, the stats kernel and
+    the dosage encoding, bit for bit, over every pair of stored values (those summing past 255 are
+    invalid probabilities: negative P(2), clipped codes) with missing samples among them."""
+    v = np.arange(65536)
+    values = np.stack([v >> 8, v & 255], axis=1).astype(np.uint8)
+    n = len(values)
+    ploidy = np.full(n, 2, np.uint8)
+    ploidy[::97] |= 0x80  # missing
+    raw = np.concatenate([np.frombuffer(np.uint32(n).tobytes() + np.uint16(2).tobytes() + bytes([2, 2]), np.uint8),
+                          ploidy, np.array([0, 8], np.uint8), values.ravel()])
+    assert decode.biallelic_header(raw, n) == (0, 8, 2, 2)  # the one-pass path's case
+    buf = np.concatenate([np.frombuffer(np.uint32(len(raw)).tobytes(), np.uint8), raw])  # uncompressed field
+    e, f, z = np.empty(n), np.empty(n), np.empty(n, np.int8)
+    assert decode.biallelic_block(raw, n, e, f, z)
+    want = stats.row_stats(e, f, z, stats.INFO_IMPUTE)
+    for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
+        out = np.zeros((1, n), np.uint16)
+        af, cr, info = np.empty(1), np.empty(1), np.empty(1)
+        assert fn(buf, np.array([0]), 0, inflate.functions(), n, np.array([0]), out, af, cr, info) == 0
+        np.testing.assert_array_equal(out[0], encode_dosage(e))
+        assert (af[0], cr[0], info[0]) == want

@@ -94,22 +94,35 @@ def walk_headers(buf, start, n_max, layout, compression, n_samples, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _diploid8_row(data, n_samples, lut, codes):
+def _diploid8_codes(lut):
+    """uint16 (65536,): the store code of an 8-bit unphased diploid sample stored as values (v0, v1),
+    at ``v0 * 256 + v1`` (``lut``: :func:`gwas.io.bgen.decode.probability_table` (8))."""
+    table = np.empty(65536, dtype=np.uint16)
+    for v0 in range(256):
+        for v1 in range(256):
+            table[v0 * 256 + v1] = encode_one(diploid_moments(lut[v0], lut[v1])[0])
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _diploid8_row(data, n_samples, lut, table, codes):
     """A checked (:func:`gwas.io.bgen.decode.biallelic_header`) 8-bit unphased block whose samples
-    are all diploid, in one pass: store codes into ``codes`` and (allele frequency, call rate,
-    IMPUTE info) with the arithmetic of :func:`gwas.io.bgen.decode.biallelic_block` then
-    :func:`gwas.store.stats.row_stats` (the same sums in the same order)."""
+    are all diploid, in one pass: store codes into ``codes`` (from ``table``, :func:`_diploid8_codes`)
+    and (allele frequency, call rate, IMPUTE info) with the arithmetic of
+    :func:`gwas.io.bgen.decode.biallelic_block` then :func:`gwas.store.stats.row_stats` (the same
+    sums in the same order)."""
     values = data[10 + n_samples:]
     n = 0
     se = 0.0
     se2 = 0.0
     sf = 0.0
     for s in range(n_samples):
-        e, f = diploid_moments(lut[values[2 * s]], lut[values[2 * s + 1]])
+        v0, v1 = values[2 * s], values[2 * s + 1]
+        e, f = diploid_moments(lut[v0], lut[v1])
         if data[8 + s] & 0x80:  # missing
             codes[s] = encode_one(np.nan)
             continue
-        codes[s] = encode_one(e)
+        codes[s] = table[(np.int64(v0) << 8) | np.int64(v1)]
         n += 1
         se += e
         se2 += e * e
@@ -139,6 +152,7 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
     f = np.empty(n_samples, dtype=np.float64)
     z = np.empty(n_samples, dtype=np.int8)
     lut = probability_table(8)
+    table = _diploid8_codes(lut)
     base = buf.ctypes.data
     for i in range(n_rec):
         p = data_at[i]
@@ -155,7 +169,7 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
         row = rows[i]
         phased, bits, pmin, pmax = biallelic_header(data, n_samples)
         if bits == 8 and phased == 0 and pmin == 2 and pmax == 2:
-            af[row], call_rate[row], info[row] = _diploid8_row(data, n_samples, lut, dosage_out[row])
+            af[row], call_rate[row], info[row] = _diploid8_row(data, n_samples, lut, table, dosage_out[row])
             continue
         if not biallelic_block(data, n_samples, e, f, z):
             return i + 1
