@@ -8,6 +8,8 @@ again on the same --out resumes, and the store is marked complete (_SUCCESS) onl
 part is verified.
 """
 
+import gc
+
 from hubscan.options import add_output, add_spark, spark_overrides
 
 HELP = "convert VCF/BCF, BGEN, PLINK .bed/.pgen files or a Hail MatrixTable into the genotype store"
@@ -36,6 +38,7 @@ def run(args) -> int:
     if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part, threads) < 1:
         raise ConfigError("--variants-chunk, --samples-chunk, --chunks-per-part and --threads must be positive")
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
+    gc.freeze()  # the imports' objects live as long as this process: full collections need not walk them
     if not (args.spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
                         args.chunks_per_part, threads=args.threads)
