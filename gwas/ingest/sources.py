@@ -161,20 +161,22 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
                 bf.check_block(r + k - first, int(plan.rec_locator[r + k]))
             text = memoryview(buf)
 
-            def field(h, col):  # a header string: (start, length) at columns col, col + 1
-                return str(text[h[col]:h[col] + h[col + 1]], "utf-8", "replace")
+            def strings(starts, lengths):  # header strings at (start, length)
+                return [str(text[a:a + k], "utf-8", "replace") for a, k in zip(starts.tolist(), lengths.tolist())]
 
-            fast, ids, refs, alts = [], [], [], []
-            for i, h in enumerate(heads.tolist()):
-                rr = r + i
-                vid = field(h, bgen_blocks.H_RSID)  # the rsid, else the variant id
-                vid = vid if vid not in ("", ".") else field(h, bgen_blocks.H_ID)
-                if bf.layout == 2 and h[bgen_blocks.H_K] == 2:
-                    fast.append(i)
-                    ids.append(vid)
-                    refs.append(field(h, bgen_blocks.H_A0))
-                    alts.append(field(h, bgen_blocks.H_A1))
-                    continue
+            rs_at, rs_len = heads[:, bgen_blocks.H_RSID], heads[:, bgen_blocks.H_RSID_LEN]
+            no_rsid = (rs_len == 0) | ((rs_len == 1) & (buf[np.minimum(rs_at, len(buf) - 1)] == ord(".")))
+            id_at = np.where(no_rsid, heads[:, bgen_blocks.H_ID], rs_at)  # the rsid, else the variant id
+            id_len = np.where(no_rsid, heads[:, bgen_blocks.H_ID_LEN], rs_len)
+            fast = np.flatnonzero(heads[:, bgen_blocks.H_K] == 2) if bf.layout == 2 else np.zeros(0, np.int64)
+            ids = strings(id_at[fast], id_len[fast])
+            refs = strings(heads[fast, bgen_blocks.H_A0], heads[fast, bgen_blocks.H_A0_LEN])
+            alts = strings(heads[fast, bgen_blocks.H_A1], heads[fast, bgen_blocks.H_A1_LEN])
+            other = np.ones(len(heads), dtype=bool)
+            other[fast] = False
+            for i in np.flatnonzero(other).tolist():  # multi-allelic, one-allele and layout-1 records
+                h, rr = heads[i].tolist(), r + i
+                vid = strings(id_at[i:i + 1], id_len[i:i + 1])[0]
                 var = bf.read(rr - first, start + h[bgen_blocks.H_START])
                 for j, (e, f) in enumerate(_bgen_split(var)):
                     v = int(plan.split_start[rr]) + j - a
@@ -182,7 +184,6 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
                         set_variants(block, v, plan.rec_contig[rr], h[bgen_blocks.H_POS], var.alleles[0],
                                      var.alleles[j + 1] if len(var.alleles) > 1 else ".", vid, fi, j + 1)
                         _put_bgen_row(block, v, e, f, var.ploidy)
-            fast = np.array(fast, dtype=np.int64)
             rec = r + fast
             rows = plan.split_start[rec] - a  # one row each, inside the block
             set_variants(block, rows, plan.rec_contig[rec], heads[fast, bgen_blocks.H_POS], refs, alts, ids, fi, 1)
