@@ -119,6 +119,22 @@ def test_bgi_offsets_equal_walked_offsets(shared_data, tmp_path):
     np.testing.assert_array_equal(indexed[1], walked[1])
 
 
+@pytest.mark.parametrize("long_name", [False, True])
+def test_walked_chromosomes_equal_checked_reads(tmp_path, long_name):
+    """The header walk's chromosome per variant (runs compared with NumPy; names over 32 bytes one
+    by one) against the checked per-variant read: names of equal length, a name met again later."""
+    from gwas.io.bgen import writer
+
+    chroms = ["1", "1", "2", "2", "10", "11", "1", "chrX", "chrX", "chrY", "Y" * (40 if long_name else 3), "1"]
+    data = writer.probability_data(np.array([[1.0, 0.0, 0.0]] * 3), np.full(3, 2), None, 8)
+    raw = writer.header(len(chroms), ["a", "b", "c"]) + b"".join(
+        writer.variant_block(f"v{i}", f"rs{i}", c, 100 + i, "A", "G", data) for i, c in enumerate(chroms))
+    (tmp_path / "c.bgen").write_bytes(raw)
+    with BgenFile(tmp_path / "c.bgen") as b:
+        offsets, _, walked = b.scan()
+        assert walked == [b.read(i, int(off)).chrom for i, off in enumerate(offsets)] == chroms
+
+
 def test_numba_kernel_equals_python(shared_data):
     with BgenFile(shared_data / "bgen" / "complex.bgen") as b:
         v = b.read(3, int(b.variant_offsets()[3]))

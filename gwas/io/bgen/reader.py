@@ -230,10 +230,19 @@ class BgenFile:
                                    self.n_samples, heads)
         if done < self.n_variants:
             self.check_block(done, int(heads[done, blocks.H_START]))
+        at, length = heads[:, blocks.H_CHROM], heads[:, blocks.H_CHROM_LEN]
+        same = np.zeros(len(at), dtype=bool)  # the chromosome's bytes equal the previous variant's
+        width = int(length.max(initial=0))
+        if len(at) > 1 and width <= 32:  # short names (all real ones): compared with NumPy
+            cols = np.arange(width)
+            name = np.where(cols < length[:, None], data[np.minimum(at[:, None] + cols, len(data) - 1)], 0)
+            same[1:] = (length[1:] == length[:-1]) & (name[1:] == name[:-1]).all(axis=1)
+        runs = np.flatnonzero(~same)
         text, names = memoryview(data), {}
-        spans = heads[:, blocks.H_CHROM:blocks.H_CHROM_LEN + 1].tolist()
-        chroms = [names.get(key) or names.setdefault(key, str(key, "utf-8", "replace"))
+        spans = heads[runs, blocks.H_CHROM:blocks.H_CHROM_LEN + 1].tolist()
+        firsts = [names.get(key) or names.setdefault(key, str(key, "utf-8", "replace"))
                   for key in (text[a:a + n].tobytes() for a, n in spans)]
+        chroms = np.repeat(np.array(firsts, dtype=object), np.diff(np.append(runs, len(at)))).tolist()
         return heads[:, blocks.H_START].copy(), heads[:, blocks.H_K].copy(), chroms
 
     def check_block(self, i: int, offset: int) -> None:
