@@ -6,7 +6,7 @@ source record its file, locator (BGEN byte offset; VCF line number, position and
 records at that position; in a BGZF file also the line's offset in the uncompressed stream) and
 how many biallelic variants it splits into. :func:`convert_range` turns any range of split variants
 into a block of store arrays, so parallel tasks can own chunk-aligned ranges; inside a range,
-sub-blocks run on threads (Numba kernels and zlib release the GIL). Conventions (splitting, dosage,
+sub-blocks run on threads (Numba kernels and the C decompressors release the GIL). Conventions (splitting, dosage,
 INFO): :mod:`gwas.store.variables`; VCF/BCF reading: :mod:`gwas.ingest.vcf`; PLINK inputs
 (.bed/.bim/.fam, .pgen/.pvar/.psam: allele order, IID, ploidy from sex): :mod:`gwas.ingest.plink`.
 """

@@ -8,8 +8,8 @@ only (``INFO_MACH``) = sum (e_i - z_i p)^2 / (sum(z_i) p (1 - p)) (MaCH Rsq: var
 population variance, when every call has the same ploidy z; the sum form keeps haploid and diploid
 calls on X each against its own expected count, so perfect calls give about 1); hard calls
 (``INFO_HARD``) = 1. p in {0, 1} or no calls -> INFO 1 (no information lost), frequency NaN when
-nothing is called. Kernel :func:`variant_stats_kernel` (per variant :func:`row_stats`), NumPy reference
-:func:`variant_stats_reference`.
+nothing is called. Kernel :func:`variant_stats_kernel` (per variant :func:`row_stats`, whose sums
+:func:`stats_from_sums` turns into the three values), NumPy reference :func:`variant_stats_reference`.
 """
 
 from dataclasses import dataclass

@@ -1,7 +1,10 @@
 """Numba kernels over many BGEN variant blocks held in one byte buffer: the header walk (where
 each block's identifiers, alleles and genotype data lie) and the fused biallelic conversion
-(decompress, decode, per-variant statistics and the store's uint16 dosage code in one pass, no
-Python per variant). Plain functions under ``numba.njit``: ``.py_func`` runs them as Python.
+(decompress - zlib through libdeflate, :mod:`gwas.io.inflate` - decode, per-variant statistics and
+the store's uint16 dosage code, no Python per variant; an 8-bit unphased all-diploid block, the
+usual imputed form, in a single pass over its samples with store codes from a table). Plain
+functions under ``numba.njit``: ``.py_func`` runs them as Python. Costs on 8-bit BGEN at 10,000
+samples (one core, CPU ns per genotype): inflation about 2.3, the rest about 2.
 
 A kernel that meets anything unexpected stops and reports the record's index; the caller then
 re-reads that record with :class:`gwas.io.bgen.reader.BgenFile`'s checked path, which either
