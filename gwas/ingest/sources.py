@@ -152,7 +152,7 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
         with BgenFile(plan.paths[fi], samples=False) as bf:
             start = int(plan.rec_locator[r])
             stop = int(plan.rec_locator[end]) if end < len(plan.rec_file) and plan.rec_file[end] == fi else bf.file_size
-            buf = bf.read_bytes(start, stop)
+            buf = bf.read_bytes(start, stop, scratch("bgen", (stop - start,), np.uint8))  # memory already mapped
             heads = np.empty((end - r, bgen_blocks.N_FIELDS), dtype=np.int64)
             done = bgen_blocks.walk_headers(buf, 0, end - r, bf.layout, bf.compression, n, heads)
             moved = np.flatnonzero(heads[:done, bgen_blocks.H_START] + start != plan.rec_locator[r:r + done])

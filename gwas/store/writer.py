@@ -5,8 +5,9 @@ The driver calls :func:`create_store` once with the final shape; parallel tasks 
 write the same Zarr chunk file. Each chunk file is written whole, via a temporary name: numeric
 fields' chunks by :func:`_write_chunk` (Zarr v2's chunk encoding from the array's own metadata:
 C order, no filters, edge chunks padded with the fill value, a chunk of fill values not stored -
-the bytes Zarr itself writes, at less cost and on several threads), strings by Zarr. Completion is
-marked separately (:mod:`gwas.store.ingest`).
+the bytes Zarr itself writes, at less cost and on several threads; a chunk is copied into a
+buffer each thread keeps, as memory touched for the first time is slow to map), strings by Zarr.
+Completion is marked separately (:mod:`gwas.store.ingest`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numcodecs
 import numpy as np
 import zarr
 
+from gwas.ingest.scratch import scratch
 from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK, FIELDS, GENOTYPE_FIELDS,
                                   STORE_FORMAT, STORE_VERSION, VCF_ZARR_VERSION, check_block)
 
@@ -123,8 +125,11 @@ def _write_chunk(folder: Path, z: zarr.Array, start: int, arr: np.ndarray, index
     at = [slice(i * c, min((i + 1) * c, extent)) for i, c, extent in zip(index, z.chunks, z.shape)]
     at[0] = slice(at[0].start - start, at[0].stop - start)
     piece = arr[tuple(at)]
-    if piece.shape == z.chunks:
-        data = np.ascontiguousarray(piece)
+    if piece.shape == z.chunks and piece.flags.c_contiguous:
+        data = piece
+    elif piece.shape == z.chunks:  # copied into this thread's buffer: no fresh pages to fault in
+        data = scratch("chunk", z.chunks, arr.dtype)
+        data[...] = piece
     else:
         data = np.full(z.chunks, m.fill_value, dtype=arr.dtype)
         data[tuple(slice(0, k) for k in piece.shape)] = piece

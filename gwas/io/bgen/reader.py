@@ -130,9 +130,10 @@ class BgenFile:
         self._fh.close()
 
     # -- header ------------------------------------------------------------------------------
-    def read_bytes(self, start: int, stop: int) -> np.ndarray:
-        """File bytes ``start .. stop - 1`` as a uint8 array (InputError when the file is shorter)."""
-        out = np.empty(max(stop - start, 0), dtype=np.uint8)
+    def read_bytes(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """File bytes ``start .. stop - 1`` as a uint8 array (InputError when the file is shorter),
+        read into ``out`` (uint8, ``stop - start`` long) when given."""
+        out = np.empty(max(stop - start, 0), dtype=np.uint8) if out is None else out
         self._fh.seek(start)
         if self._fh.readinto(memoryview(out)) != len(out):
             raise InputError(f"{self.path}: truncated file: bytes {start}-{stop} needed, file ends at byte "
