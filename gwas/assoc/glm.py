@@ -182,8 +182,6 @@ def _work_array(n_var: int, n: int) -> np.ndarray:
 def _covariate_products(filled: np.ndarray, c: np.ndarray, parallel: bool) -> np.ndarray:
     """C'g of every variant (rows of ``filled``), (variants, k): one BLAS product per Numba thread
     on its share of the variants when ``parallel`` (the BLAS pools are single-threaded here)."""
-    import numba
-
     parts = numba.get_num_threads() if parallel and filled.shape[0] >= 2 * VARIANTS_PER_THREAD else 1
     if parts <= 1:
         return filled @ c
