@@ -39,7 +39,7 @@ from gwas.kernels.firth import firth_block
 from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, score_sums, wald_lrt_block
 from gwas.kernels.impute import mean_impute
 from hubscan.errors import ConfigError, InputError
-from hubscan.runtime.threads import map_in_threads, single_threaded_blas
+from hubscan.runtime.threads import map_in_threads, single_threaded_blas, thread_slices
 
 LOGISTIC_TESTS = ("wald", "lrt", "score", "firth", "firth-fallback")
 POISSON_TESTS = ("wald", "lrt", "score")
@@ -134,10 +134,11 @@ class GlmModel:
         out = AssociationResult.empty(f"{'logistic' if self.family == LOGISTIC else 'poisson'}-{self.test_name}",
                                       dosage.shape[0], self.n_traits)
         few_variants = dosage.shape[0] < VARIANTS_PER_THREAD
+        work = WorkArrays(dosage.shape[0] * max((len(g[0]) for g in self.groups), default=0))
 
         def run_group(group):
             rows, cols, fits = group
-            filled = _work_array(dosage.shape[0], len(rows))
+            filled = work.get(dosage.shape[0], len(rows))
             n_called, alt_count, total, total_sq, constant = mean_impute(dosage, rows, filled)
             out.n[:, cols] = len(rows)
             out.allele_count[:, cols] = alt_count[:, None]
@@ -161,37 +162,38 @@ class GlmModel:
         return out
 
 
-#: Work arrays up to this many bytes are kept by their thread from call to call
-REUSED_WORK_BYTES = 256 << 20
-_thread_work = threading.local()
+class WorkArrays:
+    """One uninitialised float64 work array per thread for the imputed dosages of one ``test``
+    call, ``size`` values (the call's largest mask x its variants), reused for every sample mask the
+    thread tests: a fresh array per mask costs a page fault per 4 KiB, 3-4x the imputation itself
+    (a PheWAS tests one block for hundreds of masks). Freed with the call."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.arrays: dict[int, np.ndarray] = {}
+
+    def get(self, n_var: int, n: int) -> np.ndarray:
+        """This thread's array as (n_var, n), n_var x n <= size."""
+        array = self.arrays.get(threading.get_ident())
+        if array is None:
+            array = self.arrays[threading.get_ident()] = np.empty(self.size)
+        return array[:n_var * n].reshape(n_var, n)
 
 
-def _work_array(n_var: int, n: int) -> np.ndarray:
-    """An uninitialised (n_var, n) float64 array for this thread's imputed dosages, reused from call
-    to call when small enough (a PheWAS tests the same block for hundreds of sample masks: a fresh
-    array per mask costs a page fault per 4 KiB, 3-4x the imputation itself)."""
-    size = n_var * n
-    if size * 8 > REUSED_WORK_BYTES:
-        return np.empty((n_var, n))
-    work = getattr(_thread_work, "array", None)
-    if work is None or work.size < size:
-        work = _thread_work.array = np.empty(size)
-    return work[:size].reshape(n_var, n)
+#: Least variants per thread of a C'g product (smaller shares are not worth a thread)
+PRODUCT_VARIANTS = 16
 
 
 def _covariate_products(filled: np.ndarray, c: np.ndarray, parallel: bool) -> np.ndarray:
     """C'g of every variant (rows of ``filled``), (variants, k): one BLAS product per Numba thread
     on its share of the variants when ``parallel`` (the BLAS pools are single-threaded here)."""
-    parts = numba.get_num_threads() if parallel and filled.shape[0] >= 2 * VARIANTS_PER_THREAD else 1
-    if parts <= 1:
-        return filled @ c
-    edges = np.linspace(0, filled.shape[0], parts + 1).astype(int)
     out = np.empty((filled.shape[0], c.shape[1]))
 
-    def product(i):
-        np.matmul(filled[edges[i]:edges[i + 1]], c, out=out[edges[i]:edges[i + 1]])
+    def product(v):
+        np.matmul(filled[v], c, out=out[v])
 
-    map_in_threads(product, range(parts))
+    parts = thread_slices(filled.shape[0], smallest=PRODUCT_VARIANTS) if parallel else [slice(None)]
+    map_in_threads(product, parts)
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from gwas.io.plink.bed import CODE_DOSAGE
 from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE
-from hubscan.runtime.threads import map_in_threads
+from hubscan.runtime.threads import map_in_threads, thread_slices
 
 #: kinds of ``codes``
 PACKED, SCALED, DOSAGE = 0, 1, 2
@@ -208,16 +208,11 @@ def genotype_products_threaded(codes, kind, n_samples, right_t, square_t, tile, 
     threads: the variants are cut into :data:`PIECES_PER_THREAD` pieces per thread, whole chunks
     each, handed to whichever thread is free (on a shared machine, a thread that loses its core
     delays the block by its piece only, and idle threads block instead of spinning)."""
-    n_var = codes.shape[0]
-    pieces = PIECES_PER_THREAD * numba.get_num_threads()
-    step = max(CHUNK, -(-n_var // (pieces * CHUNK)) * CHUNK)
+    def run(v):
+        genotype_products(codes[v], kind, n_samples, right_t, square_t, tile, g_prod[v], m_prod[v], s_prod[v],
+                          row_sum[v], row_sq[v], n_missing[v])
 
-    def run(v0):
-        v1 = min(v0 + step, n_var)
-        genotype_products(codes[v0:v1], kind, n_samples, right_t, square_t, tile, g_prod[v0:v1], m_prod[v0:v1],
-                          s_prod[v0:v1], row_sum[v0:v1], row_sq[v0:v1], n_missing[v0:v1])
-
-    map_in_threads(run, range(0, n_var, step))
+    map_in_threads(run, thread_slices(codes.shape[0], PIECES_PER_THREAD, CHUNK, CHUNK))
 
 
 def genotype_products_reference(codes, kind, n_samples, right_t, square_t):

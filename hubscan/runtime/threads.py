@@ -50,3 +50,14 @@ def map_in_threads(fn, items, parallel: bool = True) -> list:
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(run, items))
+
+
+def thread_slices(n: int, per_thread: int = 1, smallest: int = 1, multiple: int = 1) -> list[slice]:
+    """``range(n)`` cut for :func:`map_in_threads`: about ``per_thread`` slices per Numba thread,
+    each at least ``smallest`` long and a multiple of ``multiple`` (but the last); one slice when
+    ``n`` is too small to share, none when it is 0."""
+    import numba
+
+    step = -(-n // (per_thread * numba.get_num_threads()))
+    step = -(-max(step, smallest, 1) // multiple) * multiple
+    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
