@@ -316,15 +316,17 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
     exact = True  # whether this iteration's pass computes the information
     previous = np.inf
     for it in range(1, max_iter + 1):
+        factored = False  # whether ``low`` already holds this pass's Cholesky factor
         if it == 1 and null_start:
             null_start_pass(Xt, y, null_mu, null_w, null_info, null_score, info, score, work)
         elif exact and Xt32 is not None:
             sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, Xt32, w32)
-            if not (cholesky(info, low) and _pivots_above(info, low, INFO32_MIN_PIVOT)):
+            factored = cholesky(info, low) and _pivots_above(info, low, INFO32_MIN_PIVOT)
+            if not factored:
                 sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False)  # float64
         else:
             sample_pass(Xt, y, b, family, mu, w, info, score, work, exact, True, False)
-        if exact and not cholesky(info, low):
+        if exact and not factored and not cholesky(info, low):
             return np.nan, it, False, True
         largest = cholesky_solve(low, score, step, p)
         if not largest >= 0.0:  # NaN: a score or step entry not finite
