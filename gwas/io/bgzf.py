@@ -81,24 +81,20 @@ def _inflate_into(path, data, blocks, out: np.ndarray, starts: np.ndarray) -> No
     (:func:`gwas.io.bgzf_kernel.inflate_blocks`); a block it refuses is inflated the checked way."""
     if not blocks:
         return
-    fns = inflate.functions()
     table = np.array(blocks, dtype=np.int64)
-    stream = inflate.raw_stream(fns)
-    try:
-        bad = bgzf_kernel.inflate_blocks(np.frombuffer(data, dtype=np.uint8), table[:, 1], table[:, 2], out,
-                                         np.asarray(starts, dtype=np.int64), fns, stream)
-    finally:
-        inflate.end_raw(fns, stream)
+    bad = bgzf_kernel.inflate_blocks(np.frombuffer(data, dtype=np.uint8), table[:, 1], table[:, 2], out,
+                                     np.asarray(starts, dtype=np.int64), inflate.functions())
     if bad >= 0:
         _inflate_checked(path, data, blocks[bad], out, int(starts[bad]))
         raise InputError(f"{path}: BGZF block at byte {blocks[bad][0]}: cannot inflate (corrupt file)")
 
 
 def _inflate_checked(path, data, block, out: np.ndarray, u: int) -> None:
-    """Inflate one block with Python's zlib into ``out[u:]``; InputError naming what is wrong with it."""
+    """Inflate one block with Python's zlib into ``out[u:]``; InputError naming what is wrong with it
+    (deflate data, ISIZE or CRC32)."""
     offset, at, size = block
     (xlen,) = struct.unpack_from("<H", data, at + 10)
-    (isize,) = struct.unpack_from("<I", data, at + size - 4)
+    crc, isize = struct.unpack_from("<II", data, at + size - 8)
     try:
         raw = zlib.decompress(memoryview(data)[at + 12 + xlen: at + size - 8], -15)
     except zlib.error as exc:
@@ -106,6 +102,9 @@ def _inflate_checked(path, data, block, out: np.ndarray, u: int) -> None:
     if len(raw) != isize:
         raise InputError(f"{path}: BGZF block at byte {offset}: inflated {len(raw)} bytes, its trailer says "
                          f"{isize} (corrupt file)")
+    if (got := zlib.crc32(raw)) != crc:
+        raise InputError(f"{path}: BGZF block at byte {offset}: CRC mismatch (the inflated data's CRC32 is "
+                         f"{got:08x}, its trailer says {crc:08x}): corrupt file")
     out[u:u + isize] = np.frombuffer(raw, dtype=np.uint8)
 
 

@@ -55,6 +55,15 @@ def test_bgzf_truncated_and_corrupt(tmp_path):
     (tmp_path / "bad.gz").write_bytes(bytes(bad))
     with pytest.raises(InputError, match=r"bad\.gz: BGZF block at byte 0: (cannot inflate|inflated)"):
         list(bgzf.iter_batches(tmp_path / "bad.gz"))
+    second = bgzf._block_size(raw, 0)
+    tables = [(o.copy(), u.copy()) for _, o, u in bgzf.iter_batches(path)]  # block offsets and starts
+    bad = bytearray(raw)
+    bad[second + bgzf._block_size(raw, second) - 8] ^= 1  # the second block's CRC32: its deflate data intact
+    (tmp_path / "crc.gz").write_bytes(bytes(bad))
+    with pytest.raises(InputError, match=rf"crc\.gz: BGZF block at byte {second}: CRC mismatch"):
+        list(bgzf.iter_batches(tmp_path / "crc.gz"))
+    with pytest.raises(InputError, match=rf"crc\.gz: BGZF block at byte {second}: CRC mismatch"):
+        bgzf.read_span(tmp_path / "crc.gz", *[np.concatenate(t) for t in zip(*tables)], 0, 70000)
     (tmp_path / "junk.gz").write_bytes(raw[:100] + b"\x00" * 5000)
     with pytest.raises(InputError, match=r"junk\.gz: byte \d+ does not start a BGZF block"):
         list(bgzf.iter_batches(tmp_path / "junk.gz"))

@@ -35,7 +35,6 @@ def test_decompress_through_c_libraries():
                 assert not fn(inflate.functions(), method, checksum, dst)
 
 
-
 def test_bgzf_kernel_equals_python_inflate(tmp_path):
     from gwas.io import bgzf, bgzf_kernel
     from gwas.io.vcf.writer import BgzfWriter
@@ -51,13 +50,33 @@ def test_bgzf_kernel_equals_python_inflate(tmp_path):
     table = np.array(blocks, dtype=np.int64)
     buf = np.frombuffer(data, dtype=np.uint8)
     fns = inflate.functions()
+    crc_at = table[3, 1] + table[3, 2] - 8  # the fourth block's CRC32, then its ISIZE
     for fn in (bgzf_kernel.inflate_blocks, bgzf_kernel.inflate_blocks.py_func):
         out = np.zeros(starts[-1], np.uint8)
-        stream = inflate.raw_stream(fns)
-        assert fn(buf, table[:, 1], table[:, 2], out, starts, fns, stream) == -1
+        assert fn(buf, table[:, 1], table[:, 2], out, starts, fns) == -1
         assert out.tobytes() == text
         bad = buf.copy()
         bad[table[3, 1] + 30: table[3, 1] + 60] ^= 0x77  # inside the fourth block's deflate data
-        assert fn(bad, table[:, 1], table[:, 2], out, starts, fns, stream) == 3
-        assert fn(buf, table[:, 1], table[:, 2], out[:-1], starts, fns, stream) == len(blocks) - 2  # no room
-        inflate.end_raw(fns, stream)
+        assert fn(bad, table[:, 1], table[:, 2], out, starts, fns) == 3
+        for at, flip in ((crc_at, 1), (crc_at + 3, 0x80), (crc_at + 4, 1)):  # CRC32 low/high byte, ISIZE
+            bad = buf.copy()
+            bad[at] ^= flip
+            assert fn(bad, table[:, 1], table[:, 2], out, starts, fns) == 3
+        assert fn(buf, table[:, 1], table[:, 2], out[:-1], starts, fns) == len(blocks) - 2  # no room
+
+
+def test_raw_inflate_and_crc32():
+    data = np.random.default_rng(5).integers(0, 4, 70000).astype(np.uint8).tobytes()
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    src = np.frombuffer(packer.compress(data) + packer.flush() + b"tail", dtype=np.uint8)  # after the end: ignored
+    fns = inflate.functions()
+    assert inflate.crc32(fns, src.ctypes.data, len(src)) == zlib.crc32(src.tobytes())
+    assert inflate.crc32(fns, src.ctypes.data, 0) == 0
+    d = inflate.decompressor(fns)
+    dst = np.zeros(len(data) + 1, np.uint8)
+    assert inflate.inflate_raw(fns, d, src.ctypes.data, len(src), dst.ctypes.data, len(data))
+    assert dst[:-1].tobytes() == data
+    assert not inflate.inflate_raw(fns, d, src.ctypes.data, len(src), dst.ctypes.data, len(data) + 1)  # short
+    assert not inflate.inflate_raw(fns, d, src.ctypes.data, len(src), dst.ctypes.data, len(data) - 1)  # no room
+    assert not inflate.inflate_raw(fns, d, src.ctypes.data, len(src) // 2, dst.ctypes.data, len(data))  # cut
+    inflate.free_decompressor(fns, d)
