@@ -5,8 +5,10 @@ The C functions come from libraries the project already loads: libdeflate (expor
 ``deflate`` package's extension) inflates zlib streams (BGEN blocks; ``libdeflate_zlib_decompress``,
 which checks the Adler-32; about 3x zlib's speed on 8-bit BGEN blocks) and raw deflate data (BGZF
 blocks; ``libdeflate_deflate_decompress``, whose gzip CRC-32 the caller checks with
-``libdeflate_crc32``: about 0.5 CPU ns per inflated byte of a VCF, CRC included, zlib 1.4); zstd is ``ZSTD_decompress`` / ``ZSTD_isError`` from numcodecs' zstd extension,
-which exports them. A libdeflate decompressor is not thread-safe: each call or kernel allocates its own.
+``libdeflate_crc32``: about 0.5 CPU ns per inflated byte of a bgzipped VCF, CRC included, where
+zlib's ``inflate`` took 1.4); zstd by ``ZSTD_decompress`` / ``ZSTD_isError`` from numcodecs' zstd
+extension, which exports them. A libdeflate decompressor serves one thread at a time: each call
+or kernel allocates its own.
 Kernels receive the function addresses as an int64 array (:func:`functions`), not as ctypes
 globals, so Numba can cache them. LP64 platforms (Linux, macOS): ``size_t`` is 64-bit.
 """
