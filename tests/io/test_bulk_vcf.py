@@ -277,3 +277,58 @@ def test_fast_biallelic_path_equals_general_path(with_ds):
         if vrec.fast_biallelic.py_func(line, 0, n, with_ds, *fast):
             for a, b in zip(fast, out):
                 np.testing.assert_array_equal(a, b[0], err_msg=body)
+
+
+def test_ds_table_equals_parse_float_on_every_text_it_serves():
+    """The fast DS path's table holds, bit for bit, what _parse_float (compiled and plain Python)
+    gives for every text 'D', 'D.d', 'D.dd' and 'D.ddd' (and the same keys with fewer decimals)."""
+    from gwas.io.vcf.parse import _parse_float
+
+    texts = [(str(d), d * 1000) for d in range(10)]
+    for k, f in ((1, 100), (2, 10), (3, 1)):
+        texts += [(f"{d}.{x:0{k}d}", d * 1000 + x * f) for d in range(10) for x in range(10 ** k)]
+    for text, key in texts:
+        line = np.frombuffer(text.encode(), dtype=np.uint8)
+        for fn in (_parse_float, _parse_float.py_func):
+            v, ok = fn(line, 0, len(line))
+            assert ok and np.float64(v).tobytes() == vrec.DS_TABLE[key].tobytes(), (text, v, vrec.DS_TABLE[key])
+
+
+@pytest.mark.parametrize("gp", ["", ":0.1,0.2,0.7", ":.", ":"])
+def test_fast_ds_forms_equal_general_path(gp):
+    """DS texts the table serves and ones it must leave to _parse_float (signs, exponents, long
+    decimals, 'D.', '.', empty, lists): the one-pass path (compiled and plain Python) writes the bytes
+    the general path writes, or hands the record back."""
+    forms = ["0", "2", "1", "1.0", "0.5", "0.50", "0.500", "0.123", "9.999", "2.000", "1e-3", "1E+0", ".", "-0",
+             "-0.5", "+0.5", "+1", "0.", "1.", "00.5", "0.1234", "0.12345678", "1234567.891", "1.5e0", "", "0.5,0.1"]
+    n = len(forms)
+    rng = np.random.default_rng(5)
+    for trial in range(8):
+        order = forms if trial == 0 else list(rng.permutation(forms))
+        gts = ["0|1", "1/1", "./.", ".|0"]
+        cols = [f"{gts[s % 4]}:{ds}{gp}" for s, ds in enumerate(order)]
+        if trial % 2:
+            cols = [c for c in cols if not c.split(":")[1].count(",")]  # no DS list: every column one value
+        body = "\t".join(cols)
+        m = len(cols)
+        line = np.frombuffer(body.encode(), dtype=np.uint8)
+        gt, ph, ds, bad = np.empty((m, 2), np.int16), np.empty(m, bool), np.empty((m, 1)), np.zeros(1, np.int64)
+        code = parse_samples(line, 0, m, 0, 1, 1, gt, ph, ds, bad)
+        want = vrec.split_reference(gt, ph, ds, 0, 1) if code == 0 and not bad[0] else None
+        for fn in (vrec.parse_records, vrec.parse_records.py_func):
+            out = [np.zeros((1, m, 2), np.int8), np.zeros((1, m), bool), np.zeros((1, m)), np.zeros((1, m), np.int8)]
+            err = np.zeros(3, np.int64)
+            rc = fn(line, np.array([0]), np.array([len(line)]), np.array([0]), np.array([1]), np.array([1]),
+                    np.array([True]), np.array([0]), m, *out, err)
+            if want is None:
+                assert rc == 1 and err[0] == 0 and err[1] == vrec.ERR_CALL
+                continue
+            assert rc == 0, body
+            for a, b in zip(out, want):
+                assert a[0].tobytes() == np.ascontiguousarray(b).astype(a.dtype).tobytes(), body
+        for fast_fn in (vrec.fast_biallelic, vrec.fast_biallelic.py_func):
+            fast = [np.zeros((m, 2), np.int8), np.zeros(m, bool), np.zeros(m), np.zeros(m, np.int8)]
+            if fast_fn(line, 0, m, True, *fast):
+                assert want is not None, body
+                for a, b in zip(fast, want):
+                    assert a.tobytes() == np.ascontiguousarray(b).astype(a.dtype).tobytes(), body

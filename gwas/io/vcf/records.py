@@ -32,6 +32,25 @@ _HIGHS = np.uint64(0x8080808080808080)
 _NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
 
 
+def _ds_table() -> np.ndarray:
+    """DS values of the texts 'D', 'D.d', 'D.dd' and 'D.ddd' (D, d digits) at ``D * 1000 + ddd`` (fewer
+    decimals padded with zeros: adding ``0 * scale`` leaves the sum unchanged), computed with the very
+    operations of :func:`gwas.io.vcf.parse._parse_float` in the same order (``0.0 * 10.0 + D``, then
+    ``val += d * scale; scale *= 0.1`` per decimal, then ``1.0 * val``); tests/io/test_bulk_vcf.py checks
+    every entry against ``_parse_float`` on every such text."""
+    key = np.arange(10_000)
+    val = 0.0 * 10.0 + (key // 1000).astype(np.float64)
+    scale = 0.1
+    for d in (key // 100 % 10, key // 10 % 10, key % 10):
+        val = val + d.astype(np.float64) * scale
+        scale *= 0.1
+    return 1.0 * val
+
+
+#: :func:`_ds_table`, the fast path of :func:`fast_biallelic` for DS with at most three decimals
+DS_TABLE = _ds_table()
+
+
 def words_of(buf: np.ndarray) -> np.ndarray:
     """The whole 8-byte words of a uint8 buffer, as uint64 (no copy), for :func:`next_newline`."""
     return buf[: len(buf) // 8 * 8].view(np.uint64)
@@ -192,7 +211,16 @@ def fast_biallelic(line, start, n_samples, has_ds, g_out, ph_out, dosage_out, pl
     """The common biallelic record in one pass: every sample column starts with a diploid GT of
     single-digit codes 0/1 or '.' ('a|b', 'a/b'), then (``has_ds``: FORMAT GT:DS...) ':' and one DS value
     or nothing. Writes the row as :func:`parse_samples` then :func:`split_row` would; returns False
-    (outputs partly written) at the first column of another shape, for the general path to redo."""
+    (outputs partly written) at the first column of another shape, for the general path to redo.
+    One inlined copy of the loop per ``has_ds`` (a constant there), so the GT-only loop stays small."""
+    if has_ds:
+        return _fast_columns(line, start, n_samples, True, g_out, ph_out, dosage_out, ploidy_out)
+    return _fast_columns(line, start, n_samples, False, g_out, ph_out, dosage_out, ploidy_out)
+
+
+@numba.njit(inline="always")
+def _fast_columns(line, start, n_samples, has_ds, g_out, ph_out, dosage_out, ploidy_out):
+    """The loop of :func:`fast_biallelic`."""
     n = len(line)
     while n > 0 and (line[n - 1] == NEWLINE or line[n - 1] == CR):
         n -= 1
@@ -225,16 +253,36 @@ def fast_biallelic(line, start, n_samples, has_ds, g_out, ph_out, dosage_out, pl
         miss = ca == -1 or cb == -1
         e = np.nan if miss else float((1 if ca == 1 else 0) + (1 if cb == 1 else 0))
         if has_ds and i < n and line[i] == 58:
+            # DS 'D', 'D.d', 'D.dd' or 'D.ddd' then a tab, ':' or the end: the value from DS_TABLE
             q = i + 1
-            while q < n and line[q] != TAB and line[q] != 58:
-                if line[q] == COMMA:
-                    return False
+            key = -1
+            if q < n and 48 <= line[q] <= 57:
+                key = (np.int64(line[q]) - 48) * 1000
                 q += 1
-            v, ok = _parse_float(line, i + 1, q)
-            if not ok:
-                return False
-            if not np.isnan(v):
-                e = v
+                if q < n and line[q] == DOT:
+                    q += 1
+                    f = 100
+                    while f and q < n and 48 <= line[q] <= 57:
+                        key += (np.int64(line[q]) - 48) * f
+                        f //= 10
+                        q += 1
+                    if f == 100:  # 'D.': left to _parse_float
+                        key = -1
+                if q < n and line[q] != TAB and line[q] != 58:
+                    key = -1
+            if key >= 0:
+                e = DS_TABLE[key]
+            else:
+                q = i + 1
+                while q < n and line[q] != TAB and line[q] != 58:
+                    if line[q] == COMMA:
+                        return False
+                    q += 1
+                v, ok = _parse_float(line, i + 1, q)
+                if not ok:
+                    return False
+                if not np.isnan(v):
+                    e = v
             i = q
         while i < n and line[i] != TAB:
             i += 1
