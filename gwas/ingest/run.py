@@ -2,7 +2,8 @@
 
 1. Plan (driver): headers plus one pass over record positions (:func:`gwas.ingest.sources.plan_inputs`).
    A Hail MatrixTable is first exported by Hail as VCF shards (:mod:`gwas.ingest.hail_mt`).
-2. Create every store array at its final shape (:func:`gwas.store.writer.create_store`).
+2. Create every store array at its final shape (:func:`gwas.store.writer.create_store`; without
+   Spark on the writing thread, while the first part converts).
 3. Parts: ranges of ``variants_chunk x chunks_per_part`` split variants, so each part owns whole
    Zarr chunks. Each part converts its range (a VCF region via the tabix index, a BGEN byte range),
    writes it and then its ``_parts/<name>.done`` marker (:class:`hubscan.parts.PartTracker`). Spark
@@ -16,6 +17,7 @@ the same inflated text, :mod:`gwas.ingest.stream`), with the same parts, markers
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,13 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from gwas.ingest.hail_mt import export_shards, is_matrix_table, remove_export
 from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
 from gwas.ingest.stream import stream_vcfs, streamable
 from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
-from gwas.store.writer import create_store, write_block
+from gwas.store.writer import create_store, open_group, write_block
 from hubscan.errors import InputError, OutputError
 from hubscan.files import prepare_output_dir
 from hubscan.parts import PartTracker
@@ -79,23 +80,33 @@ def _run_part(store: str, plan: SourcePlan, tracker_args: tuple, part: tuple[str
     return part[0], _store_part(store, tracker_args, part, convert_range(plan, part[1], part[2]))
 
 
-def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts, threads: int) -> None:
-    """Convert parts one after another on ``threads`` threads while the previous part is written
-    on one more: two blocks of arrays, each reused once its part is written (fresh memory costs page
-    faults on first touch)."""
+def _create_once(out: Path, plan: SourcePlan, tracker: PartTracker, variants_chunk: int, samples_chunk: int) -> int:
+    """Create the store's arrays unless an earlier run did (its ``create`` marker); returns 0
+    (variants written)."""
+    if not tracker.is_done("create"):
+        create_store(out, plan.sample_ids, plan.contig_ids, plan.contig_lengths, plan.n_variants,
+                     plan.with_genotypes, variants_chunk, samples_chunk,
+                     attrs={"source_kind": plan.kind, "source_files": [Path(p).name for p in plan.paths]})
+        tracker.mark_done("create")
+    return 0
+
+
+def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts, threads: int, create) -> None:
+    """Convert parts one after another on ``threads`` threads while one more thread first runs
+    ``create`` (the store's creation, overlapping the first part's conversion) and then writes
+    each part once the one after it is converted: two blocks of arrays, each reused once its part
+    is written (fresh memory costs page faults on first touch)."""
     progress = Progress("variants", total=plan.n_variants)
     with ThreadPoolExecutor(1) as writer:
-        writing, spare = None, None
+        writing, written, spare = writer.submit(create), None, None
         for p in parts:
             reuse = spare if spare is not None and len(spare["variant_position"]) == p[2] - p[1] else None
             block = convert_range(plan, p[1], p[2], threads, out=reuse)
-            if writing is not None:
-                progress.advance(writing.result())
-                spare = written
+            progress.advance(writing.result())
+            spare = written
             writing, written = writer.submit(_store_part, store, tracker_args, p, block, threads), block
             del block
-        if writing is not None:
-            progress.advance(writing.result())
+        progress.advance(writing.result())
     progress.finish()
 
 
@@ -139,23 +150,20 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
         log.info("store %s is complete already", out)
         return IngestResult(out, plan.n_variants, len(plan.sample_ids), 0, len(parts))
     tracker.init()
-    if not tracker.is_done("create"):
-        create_store(out, plan.sample_ids, plan.contig_ids, plan.contig_lengths, plan.n_variants,
-                     plan.with_genotypes, variants_chunk, samples_chunk,
-                     attrs={"source_kind": plan.kind, "source_files": [Path(p).name for p in plan.paths]})
-        tracker.mark_done("create")
+    create = functools.partial(_create_once, out, plan, tracker, variants_chunk, samples_chunk)
     pending = [p for p in parts if not tracker.is_done(p[0])]
     log.info("ingest: %d variants x %d samples in %d parts (%d to run)", plan.n_variants, len(plan.sample_ids),
              len(parts), len(pending))
-    if pending:
-        if spark is not None:
+    if spark is None:
+        _run_parts_locally(str(out), plan, tracker_args, pending, threads, create)
+    else:
+        create()
+        if pending:
             sc = spark.sparkContext
             try:
                 sc.parallelize(pending, len(pending)).map(lambda p: _run_part(str(out), plan, tracker_args, p)).collect()
             except Exception as exc:  # Py4JJavaError carrying the worker's traceback
                 raise _unwrap_spark_error(exc) from None
-        else:
-            _run_parts_locally(str(out), plan, tracker_args, pending, threads)
     verify(out, tracker, parts)
     tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})
     if from_mt:
@@ -195,6 +203,6 @@ def verify(out: Path, tracker: PartTracker, parts) -> None:
         info = tracker.info(name)
         if (info.get("start"), info.get("stop")) != (a, b):
             raise OutputError(f"{out}: part {name} marker covers {info.get('start')}-{info.get('stop')}, expected {a}-{b}")
-    pos = zarr.open_group(str(out), mode="r", zarr_format=2)["variant_position"][:]
+    pos = open_group(out, "r")["variant_position"][:]
     if (pos < 0).any():
         raise OutputError(f"{out}: variant {int(np.argmax(pos < 0))} was never written")

@@ -17,14 +17,17 @@ import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numcodecs
 import numpy as np
-import zarr
 
 from gwas.ingest.scratch import scratch
 from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK, FIELDS, GENOTYPE_FIELDS,
                                   STORE_FORMAT, STORE_VERSION, VCF_ZARR_VERSION, check_block)
+
+if TYPE_CHECKING:
+    import zarr
 
 #: zstd level 1 with bit-shuffle: on genotype chunks 3-4x faster to write than level 5 for 2-4 % more
 #: bytes (measured on 10,000 x 1,000-call chunks of simulated VCF and 8-bit BGEN dosages); Blosc
@@ -33,11 +36,19 @@ from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK,
 COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=1, shuffle=numcodecs.Blosc.BITSHUFFLE, blocksize=1 << 18)
 
 
+def open_group(path: str | os.PathLike, mode: str) -> zarr.Group:
+    """The store's Zarr v2 group. Zarr is imported here, on first use (about 0.3 s of CPU, which a
+    local ingest spends while its first part converts)."""
+    import zarr
+
+    return zarr.open_group(str(path), mode=mode, zarr_format=2)
+
+
 def create_store(path: str | os.PathLike, sample_ids, contig_ids, contig_lengths, n_variants: int,
                  with_genotypes: bool, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
                  samples_chunk: int = DEFAULT_SAMPLES_CHUNK, attrs: dict | None = None) -> zarr.Group:
     """Create every array (filled with its registry fill value) and the small sample/contig arrays."""
-    root = zarr.open_group(str(path), mode="a", zarr_format=2)  # keep _parts/ markers
+    root = open_group(path, "a")  # keep _parts/ markers
     root.attrs.update({"vcf_zarr_version": VCF_ZARR_VERSION, "format": STORE_FORMAT,
                        "store_version": STORE_VERSION, **(attrs or {})})
     sizes = {"variants": n_variants, "samples": len(sample_ids), "alleles": 2, "ploidy": 2,
@@ -66,7 +77,7 @@ def _create_field(root: zarr.Group, name: str, sizes: dict, chunk_of: dict) -> N
 
 def set_contigs(path: str | os.PathLike, contig_ids, contig_lengths) -> None:
     """(Re)create the contig arrays with these contigs (a single-pass ingest knows them at the end)."""
-    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    root = open_group(path, "r+")
     n = len(contig_ids)
     for name in ("contig_id", "contig_length"):
         _create_field(root, name, {"contigs": n}, {"contigs": max(n, 1)})
@@ -77,13 +88,13 @@ def set_contigs(path: str | os.PathLike, contig_ids, contig_lengths) -> None:
 
 def variants_size(path: str | os.PathLike) -> int:
     """The store's variants dimension."""
-    return zarr.open_group(str(path), mode="r", zarr_format=2)["variant_position"].shape[0]
+    return open_group(path, "r")["variant_position"].shape[0]
 
 
 def resize_variants(path: str | os.PathLike, n: int) -> None:
     """Set the variants dimension of every array that has one to ``n`` (chunks unchanged; written
     chunks inside the new shape kept)."""
-    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    root = open_group(path, "r+")
     for name, f in FIELDS.items():
         if "variants" in f.dims and name in root:
             arr = root[name]
@@ -93,7 +104,7 @@ def resize_variants(path: str | os.PathLike, n: int) -> None:
 def write_block(path: str | os.PathLike, start: int, block: dict[str, np.ndarray], threads: int = 1) -> None:
     """Write ``block`` (field -> array with ``n`` variants) into variants ``start`` .. ``start + n``;
     numeric fields' chunks encoded and written on ``threads`` threads."""
-    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    root = open_group(path, "r+")
     check_block(block, root["sample_id"].shape[0])
     chunks = []
     for name, arr in block.items():
