@@ -31,14 +31,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from gwas.ingest.run import ingest
-    from hubscan.errors import ConfigError
-
+    # the imports create ~150,000 objects that live as long as this process: no collection need walk
+    # them, during the imports (collections there cost ~0.06 s CPU) or after
+    gc.disable()
+    try:
+        from gwas.ingest.run import ingest
+        from hubscan.errors import ConfigError
+    finally:
+        gc.freeze()
+        gc.enable()
     threads = 1 if args.threads is None else args.threads
     if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part, threads) < 1:
         raise ConfigError("--variants-chunk, --samples-chunk, --chunks-per-part and --threads must be positive")
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
-    gc.freeze()  # the imports' objects live as long as this process: full collections need not walk them
     if not (args.spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
                         args.chunks_per_part, threads=args.threads)
