@@ -95,13 +95,14 @@ def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts,
     """Convert parts one after another on ``threads`` threads while one more thread first runs
     ``create`` (the store's creation, overlapping the first part's conversion) and then writes
     each part once the one after it is converted: two blocks of arrays, each reused once its part
-    is written (fresh memory costs page faults on first touch)."""
+    is written, and one pool of converting threads, which keep their scratch arrays (fresh memory
+    costs page faults on first touch)."""
     progress = Progress("variants", total=plan.n_variants)
-    with ThreadPoolExecutor(1) as writer:
+    with ThreadPoolExecutor(1) as writer, ThreadPoolExecutor(threads) as pool:
         writing, written, spare = writer.submit(create), None, None
         for p in parts:
             reuse = spare if spare is not None and len(spare["variant_position"]) == p[2] - p[1] else None
-            block = convert_range(plan, p[1], p[2], threads, out=reuse)
+            block = convert_range(plan, p[1], p[2], threads, out=reuse, pool=pool)
             progress.advance(writing.result())
             spare = written
             writing, written = writer.submit(_store_part, store, tracker_args, p, block, threads), block

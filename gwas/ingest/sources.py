@@ -13,6 +13,7 @@ INFO): :mod:`gwas.store.variables`; VCF/BCF reading: :mod:`gwas.ingest.vcf`; PLI
 
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -252,12 +253,14 @@ def _sequential(plan: SourcePlan) -> bool:
                for p, t in zip(plan.paths, tables))
 
 
-def convert_range(plan: SourcePlan, a: int, b: int, threads: int = 1,
-                  out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def convert_range(plan: SourcePlan, a: int, b: int, threads: int = 1, out: dict[str, np.ndarray] | None = None,
+                  pool: ThreadPoolExecutor | None = None) -> dict[str, np.ndarray]:
     """Store arrays (see :mod:`gwas.store.variables`) for split variants a..b-1 of ``plan``,
     converted ``SUB_BLOCK_GENOTYPES`` at a time on ``threads`` threads (an unindexed plain VCF in one
     go: it is read from its start). The result does not depend on ``threads``. ``out``: arrays of an
-    earlier result with the same number of variants, overwritten (every element) instead of new ones."""
+    earlier result with the same number of variants, overwritten (every element) instead of new ones.
+    ``pool``: an executor of ``threads`` threads to convert on, whose threads keep their scratch
+    arrays from one call to the next (else one made for this call, whose threads and arrays end with it)."""
     step = max(1, SUB_BLOCK_GENOTYPES // max(len(plan.sample_ids), 1))
     ranges = [(a, b)] if b - a <= step or _sequential(plan) else [(s, min(b, s + step)) for s in range(a, b, step)]
     out = _empty_block(plan, b - a) if out is None else out
@@ -267,9 +270,9 @@ def convert_range(plan: SourcePlan, a: int, b: int, threads: int = 1,
                 _convert_sub_range(plan, s, e, out, s - a)
         finally:
             drop_scratch()
-    else:  # the pool's threads (and their scratch arrays) end with it
-        with ThreadPoolExecutor(min(threads, len(ranges))) as pool:
-            for _ in pool.map(lambda r: _convert_sub_range(plan, r[0], r[1], out, r[0] - a), ranges):
+    else:
+        with ThreadPoolExecutor(min(threads, len(ranges))) if pool is None else contextlib.nullcontext(pool) as run:
+            for _ in run.map(lambda r: _convert_sub_range(plan, r[0], r[1], out, r[0] - a), ranges):
                 pass
     return out
 
