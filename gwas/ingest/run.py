@@ -155,11 +155,11 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
     pending = [p for p in parts if not tracker.is_done(p[0])]
     log.info("ingest: %d variants x %d samples in %d parts (%d to run)", plan.n_variants, len(plan.sample_ids),
              len(parts), len(pending))
-    if spark is None:
+    if spark is None and pending:
         _run_parts_locally(str(out), plan, tracker_args, pending, threads, create)
     else:
         create()
-        if pending:
+        if pending:  # as Spark tasks
             sc = spark.sparkContext
             try:
                 sc.parallelize(pending, len(pending)).map(lambda p: _run_part(str(out), plan, tracker_args, p)).collect()
