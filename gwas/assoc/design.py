@@ -7,10 +7,6 @@ import numpy as np
 
 from hubscan.errors import InputError
 
-#: Relative size below which a residual genotype sum of squares counts as zero.
-COLLINEAR_TOLERANCE = 1e-8
-
-
 def as_dosage(dosage, n_samples: int | None = None) -> np.ndarray:
     """dosage as float64 (variants, samples), checked against ``n_samples`` when given."""
     dosage = np.asarray(dosage, dtype=np.float64)
@@ -86,17 +82,3 @@ def gram_inverse(design: np.ndarray) -> np.ndarray | None:
 def full_rank(design: np.ndarray) -> bool:
     """Whether the columns of ``design`` (samples, k) are linearly independent (:func:`gram_inverse`)."""
     return gram_inverse(design) is not None
-
-
-def genotype_checks(total: np.ndarray, total_sq: np.ndarray, constant: np.ndarray, residual_ss: np.ndarray,
-                    n: int) -> np.ndarray:
-    """Error code per variant from the sums over the tested samples of the imputed genotypes
-    (``total``, ``total_sq``), whether they are ``constant``, and the residual sum of squares after
-    projecting out the covariates: MONOMORPHIC, COLLINEAR or OK."""
-    from gwas.assoc.results import ErrorCode
-
-    centred_ss = total_sq - total * total / max(n, 1)
-    codes = np.zeros(total.shape[0], dtype=np.int8)
-    codes[residual_ss <= COLLINEAR_TOLERANCE * np.maximum(centred_ss, 1e-300)] = ErrorCode.COLLINEAR
-    codes[constant] = ErrorCode.MONOMORPHIC
-    return codes

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from gwas.assoc.design import as_dosage, check_traits, genotype_checks, gram_inverse, mask_groups
+from gwas.assoc.design import as_dosage, check_traits, gram_inverse, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p
 from gwas.kernels.firth import firth_block
-from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, score_sums, wald_lrt_block
-from gwas.kernels.impute import mean_impute
+from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, score_sums, wald_lrt_mask
+from gwas.kernels.impute import DOSAGE, SCALED, genotype_codes, mean_impute
 from hubscan.errors import ConfigError, InputError
-from hubscan.runtime.threads import map_in_threads, single_threaded_blas, thread_slices
+from hubscan.runtime.threads import map_in_threads, single_threaded_blas
 
 LOGISTIC_TESTS = ("wald", "lrt", "score", "firth", "firth-fallback")
 POISSON_TESTS = ("wald", "lrt", "score")
@@ -129,31 +129,49 @@ class GlmModel:
     groups: list = field(default_factory=list)
 
     def test(self, dosage) -> AssociationResult:
-        """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
-        dosage = as_dosage(dosage, self.n_samples)
+        """Results for the variants (rows) of ``dosage`` (variants, samples): float ALT dosages, NaN =
+        missing, or the store's uint16 ``call_dosage_scaled`` codes, read as they are (the results
+        of ``decode_dosage(codes, np.float64)`` without a float copy of the block)."""
+        codes, kind = genotype_codes_of(dosage, self.n_samples)
+        n_var = codes.shape[0]
         out = AssociationResult.empty(f"{'logistic' if self.family == LOGISTIC else 'poisson'}-{self.test_name}",
-                                      dosage.shape[0], self.n_traits)
-        few_variants = dosage.shape[0] < VARIANTS_PER_THREAD
-        work = WorkArrays(dosage.shape[0] * max((len(g[0]) for g in self.groups), default=0))
+                                      n_var, self.n_traits)
+        few_variants = n_var < VARIANTS_PER_THREAD
+        fits_first = self.test_name in ("wald", "lrt") or (
+            self.test_name == "firth-fallback" and self.options["fallback_first"] == "wald")
+        work = WorkArrays(n_var * max((len(g[0]) for g in self.groups), default=0))
 
         def run_group(group):
             rows, cols, fits = group
-            filled = work.get(dosage.shape[0], len(rows))
-            n_called, alt_count, total, total_sq, constant = mean_impute(dosage, rows, filled)
+            fitted = [fit for fit in fits if not fit.code]
+            c = np.ascontiguousarray(self.design[rows])
+            imputed = None  # the mask's imputed block, (variants, len(rows)), where the tests need it
+            checks = None  # the variants' checks, shared by the mask's traits (each with (C'C)⁻¹)
+            if fitted and fits_first:  # imputation, checks and every trait's fits in one kernel
+                n_called, alt_count, checks, *block = _variant_fits(codes, kind, rows, c, fitted, self.family,
+                                                                    self.options, self.test_name == "lrt")
+                per_trait = iter(zip(*(x.T for x in block)))  # the fitted traits' columns, in order
+            else:
+                imputed = work.get(n_var, len(rows))
+                n_called, alt_count, total, total_sq, constant = mean_impute(codes, kind, rows, imputed)
+                if fitted:
+                    checks = genotype_codes(imputed, np.ascontiguousarray(c.T), fitted[0].cc_inv, total, total_sq,
+                                            constant)
             out.n[:, cols] = len(rows)
             out.allele_count[:, cols] = alt_count[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
                 out.allele_frequency[:, cols] = (alt_count / (2.0 * n_called))[:, None]
-            c = np.ascontiguousarray(self.design[rows])
-            fitted = [fit for fit in fits if not fit.code]
-            codes = None  # the variants' checks, shared by the mask's traits (each with (C'C)⁻¹)
-            if fitted:
-                gc = _covariate_products(filled, c, parallel=not few_variants)
-                # The residual sum of squares of g on C is g'g - (C'g)' (C'C)⁻¹ (C'g)
-                residual_ss = total_sq - np.einsum("ij,jk,ik->i", gc, fitted[0].cc_inv, gc)
-                codes = genotype_checks(total, total_sq, constant, residual_ss, len(rows))
+
+            def genotypes(where):  # imputed dosages of the variants ``where`` (indexes) of the mask
+                if imputed is not None:
+                    return imputed[where]
+                rows_of = np.empty((len(where), len(rows)))
+                mean_impute(codes[where], kind, rows, rows_of)
+                return rows_of
+
             for t, fit in zip(cols, fits):
-                _one_trait(filled, c, codes, fit, self.family, self.test_name, self.options, out, t)
+                _one_trait(genotypes, c, checks, fit, self.family, self.test_name, self.options, out, t,
+                           next(per_trait) if imputed is None and not fit.code else None)
 
         # Few variants (a PheWAS): sample masks on parallel threads; many: variants in parallel
         # inside the kernels. Each trait's columns of ``out`` are written by one thread.
@@ -162,11 +180,29 @@ class GlmModel:
         return out
 
 
+def genotype_codes_of(dosage, n_samples: int) -> tuple[np.ndarray, int]:
+    """(codes, kind) of a block for the imputation kernels (:mod:`gwas.kernels.impute`): the
+    store's uint16 codes as they are (SCALED), anything else as float64 dosages (DOSAGE)."""
+    if isinstance(dosage, np.ndarray) and dosage.dtype == np.uint16:
+        if dosage.ndim != 2 or dosage.shape[1] != n_samples:
+            raise InputError(f"dosage codes must be (variants, {n_samples} samples), got {dosage.shape}")
+        return dosage, SCALED
+    return as_dosage(dosage, n_samples), DOSAGE
+
+
+def _variant_fits(codes, kind, rows, c, fitted, family, options, want_ll):
+    """:func:`gwas.kernels.glm.wald_lrt_mask` for the fitted traits of one sample mask."""
+    return wald_lrt_mask(c, fitted[0].cc_inv, codes, kind, rows, np.stack([f.y for f in fitted]),
+                         np.stack([f.b_null for f in fitted]), np.stack([f.mu for f in fitted]),
+                         np.stack([f.w for f in fitted]), np.stack([f.cwc for f in fitted]), family,
+                         options["max_iter"], options["tol"], want_ll, numba.get_num_threads())
+
+
 class WorkArrays:
     """One uninitialised float64 work array per thread for the imputed dosages of one ``test``
     call, ``size`` values (the call's largest mask x its variants), reused for every sample mask the
     thread tests: a fresh array per mask costs a page fault per 4 KiB, 3-4x the imputation itself
-    (a PheWAS tests one block for hundreds of masks). Freed with the call."""
+    (a PheWAS tests one block for hundreds of masks). Allocated on first use, freed with the call."""
 
     def __init__(self, size: int):
         self.size = size
@@ -174,27 +210,11 @@ class WorkArrays:
 
     def get(self, n_var: int, n: int) -> np.ndarray:
         """This thread's array as (n_var, n), n_var x n <= size."""
-        array = self.arrays.get(threading.get_ident())
+        thread = threading.get_ident()
+        array = self.arrays.get(thread)
         if array is None:
-            array = self.arrays[threading.get_ident()] = np.empty(self.size)
+            array = self.arrays[thread] = np.empty(self.size)
         return array[:n_var * n].reshape(n_var, n)
-
-
-#: Least variants per thread of a C'g product (smaller shares are not worth a thread)
-PRODUCT_VARIANTS = 16
-
-
-def _covariate_products(filled: np.ndarray, c: np.ndarray, parallel: bool) -> np.ndarray:
-    """C'g of every variant (rows of ``filled``), (variants, k): one BLAS product per Numba thread
-    on its share of the variants when ``parallel`` (the BLAS pools are single-threaded here)."""
-    out = np.empty((filled.shape[0], c.shape[1]))
-
-    def product(v):
-        np.matmul(filled[v], c, out=out[v])
-
-    parts = thread_slices(filled.shape[0], smallest=PRODUCT_VARIANTS) if parallel else [slice(None)]
-    map_in_threads(product, parts)
-    return out
 
 
 def _model(traits, covariates, add_intercept, family, test, options, n_samples) -> GlmModel:
@@ -248,7 +268,12 @@ def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     return fit
 
 
-def _one_trait(g, c, codes, fit: NullFit, family, test, options, out: AssociationResult, t: int) -> None:
+def _one_trait(genotypes, c, codes, fit: NullFit, family, test, options, out: AssociationResult, t: int,
+               variant_fits=None) -> None:
+    """One trait's results into column t of ``out``: ``genotypes(where)`` gives the mask's imputed
+    dosages of the variants ``where``; ``variant_fits`` the Wald/LRT fits of every variant
+    (:func:`_variant_fits`: beta, se, log-likelihood, iterations, converged, exploded) when the
+    test starts with them."""
     n = c.shape[0]
     if family == LOGISTIC:
         out.n_cases[:, t] = fit.n_cases
@@ -261,6 +286,7 @@ def _one_trait(g, c, codes, fit: NullFit, family, test, options, out: Associatio
     if test == "score" or first == "score":
         # Score U = g'(y - mu) at the null fit and its variance V = 1 / [F⁻¹]_gg
         # = g'Wg - (C'Wg)' (C'WC)⁻¹ (C'Wg); the Rao statistic is U² / V.
+        g = genotypes(slice(None))
         wgg, u = score_sums(g, fit.w, y - fit.mu)
         gcw = g @ (c * fit.w[:, None])
         v = wgg - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
@@ -274,17 +300,17 @@ def _one_trait(g, c, codes, fit: NullFit, family, test, options, out: Associatio
             if redo.any():
                 _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
     elif test in ("wald", "lrt", "firth-fallback"):
-        beta, se, ll, iters, conv, expl = wald_lrt_block(c, g, y, b_null, fit.mu, fit.w, fit.cwc, family,
-                                                          options["max_iter"], options["tol"], test == "lrt",
-                                                          numba.get_num_threads())
+        beta, se, ll, iters, conv, expl = variant_fits
         stat = (beta / se) if test != "lrt" else 2.0 * (ll - fit.ll_null)
         p, nlp = chi2_1df_p(stat ** 2 if test != "lrt" else stat)
         _store(out, t, beta, se, stat, p, nlp, conv, expl, iters, codes)
         if test == "firth-fallback":
             redo = (codes == ErrorCode.OK) & (~conv | (p < options["fallback_p"]))
             if redo.any():
-                _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
+                where = np.flatnonzero(redo)
+                _firth(out, t, c, genotypes(where), y, b_null, options, codes[redo], where)
     else:
+        g = genotypes(slice(None))
         _firth(out, t, c, g, y, b_null, options, codes, np.arange(g.shape[0]))
 
 

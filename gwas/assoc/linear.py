@@ -27,10 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gwas.assoc.design import COLLINEAR_TOLERANCE, as_dosage, check_traits, full_rank, mask_groups
+from gwas.assoc.design import as_dosage, check_traits, full_rank, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
 from gwas.io.plink.bed import decode_dosage_kernel
 from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products_threaded
+from gwas.kernels.impute import COLLINEAR_TOLERANCE
 from gwas.kernels.linear import linear_statistics
 from gwas.store.variables import decode_dosage
 from hubscan.errors import InputError

@@ -127,14 +127,14 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
     """Firth fits of y ~ C + g for every row g of G (variants, samples); C (samples, k), y 0/1,
     b_null the covariates-only ML fit. With ``null_fit`` each variant first gets the constrained
     null fit (g's coefficient 0, full-design penalty) and chi² = 2 (l*_full - l*_null); otherwise
-    chi² is NaN. ``lanes``: parallel lanes, as in :func:`gwas.kernels.glm.wald_lrt_block`.
+    chi² is NaN. ``lanes``: parallel lanes, as in :func:`gwas.kernels.glm.wald_lrt_mask`.
     Returns per variant: beta, se (from the penalized information at beta), chi², iterations (of
     the full fit, or of the failed null fit), converged, exploded."""
     n_var, n = G.shape
     k = C.shape[1]
     beta, se, chi2, iters, conv, expl = block_outputs(n_var)
     lanes = max(1, min(lanes, n_var))
-    for lane in numba.prange(lanes):  # round-robin lanes, as gwas.kernels.glm.wald_lrt_block
+    for lane in numba.prange(lanes):  # round-robin lanes, as gwas.kernels.glm.wald_lrt_mask
         mu, w, work, z, h, info, low, score, step = _buffers(k + 1, n)
         Xt = design_transposed(C)
         b = np.empty(k + 1)

@@ -14,10 +14,11 @@ Computation per iteration, with X' (p coefficients x samples) and one pass over 
 cache-sized chunks (:func:`sample_pass`): eta = X b, mu, w (exponentials by
 :func:`gwas.kernels.vector_exp.exp_into`), the information I = X' W X (p (p + 1) / 2 sums in tiles),
 the score X' (y - mu); then the Cholesky factor L of I (I = L L') and the step by a forward and a
-back substitution. A variant's first pass reuses the covariates-only fit (:func:`null_start_pass`),
-a pass after a small Newton step reuses its information (REUSE_BELOW, QUASI_ERROR), and the
-iterations of every fit sum the information in float32 (INFO32_NOTE; the pass after convergence in
-float64).
+back substitution. Variant fits (:func:`wald_lrt_mask`) gather and impute each variant in the
+fitting thread and fit it for every trait of a sample mask while it is in cache. A variant's first
+pass reuses the covariates-only fit (:func:`null_start_pass`), a pass after a small Newton step
+reuses its information (REUSE_BELOW, QUASI_ERROR), and the iterations of every fit sum the
+information in float32 (INFO32_NOTE; the pass after convergence in float64).
 The log-likelihood is computed in the pass after convergence only. The variance of the last
 coefficient (the variant's) is [I⁻¹]_pp = 1 / L_pp². Cost O(n p²) per iteration, no allocation
 inside the iterations; floating-point reassociation lets the sums over samples use SIMD lanes
@@ -29,6 +30,7 @@ import math
 import numba
 import numpy as np
 
+from gwas.kernels.impute import covariate_residual_ss, genotype_code, impute_row
 from gwas.kernels.vector_exp import exp_into
 
 LOGISTIC, POISSON = 0, 1
@@ -453,23 +455,41 @@ def start_variant(Xt, g, b, b_null):
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter, tol, want_ll, lanes):
-    """Fit y ~ C + g for every row g of G (variants, samples), from [b_null, 0]; b_null, null_mu,
-    null_w and null_info = C' W C: the covariates-only fit (:func:`newton_fit`). Variants run in
-    parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j, j + lanes, ...; one per
-    thread: ``numba.get_num_threads()``, passed in so that the compiled kernel can be cached), each
-    with its own buffers; each variant is computed the same way in any lane, so results do not
-    depend on the number of lanes or threads. The iterations' information is float32
-    (:data:`INFO32_NOTE`). Returns per variant: beta, se, log-likelihood (NaN unless ``want_ll``),
-    iterations, converged, exploded."""
-    n_var, n = G.shape
-    k = C.shape[1]
-    beta, se, ll, iters, conv, expl = block_outputs(n_var)
-    null_score = np.zeros(k)  # C' (y - mu) at the covariates-only fit, for every variant's first pass
-    for i in range(n):
-        r = y[i] - null_mu[i]
-        for j in range(k):
-            null_score[j] += C[i, j] * r
+def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, max_iter, tol, want_ll, lanes):
+    """Fit y_t ~ C + g from [b_null_t, 0] for every variant g and every trait t of one sample mask.
+
+    C (samples, k): the covariates on the mask's samples, and cc_inv = (C'C)⁻¹; codes (variants,
+    all samples) of ``kind`` (:mod:`gwas.kernels.impute`), read at the mask's samples ``rows``; per
+    trait t (rows of Y, B_null, MU, W, CWC): y, the covariates-only fit (:func:`newton_fit`)
+    b_null, its mu and w, and C' W C. Each variant is gathered and mean-imputed straight into the
+    fitting thread's X' (:func:`gwas.kernels.impute.impute_row`: no imputed block in memory),
+    checked (:func:`~gwas.kernels.impute.genotype_code`), then fitted for every trait while it is
+    in cache. Variants run in parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j,
+    j + lanes, ...; one per thread: ``numba.get_num_threads()``, passed in so that the compiled
+    kernel can be cached), each with its own buffers; each variant is computed the same way in any
+    lane, so results do not depend on the number of lanes or threads. The iterations' information
+    is float32 (:data:`INFO32_NOTE`). Every variant is fitted, whatever its check says.
+
+    Returns per variant: n_called (int64), alt_count (float64), check code (int8); per (variant,
+    trait): beta, se, log-likelihood (NaN unless ``want_ll``), iterations, converged, exploded."""
+    n_var = codes.shape[0]
+    n, k = C.shape
+    n_traits = Y.shape[0]
+    n_called = np.zeros(n_var, dtype=np.int64)
+    alt_count = np.zeros(n_var)
+    check = np.zeros(n_var, dtype=np.int8)
+    beta = np.full((n_var, n_traits), np.nan)
+    se = np.full((n_var, n_traits), np.nan)
+    ll = np.full((n_var, n_traits), np.nan)
+    iters = np.zeros((n_var, n_traits), dtype=np.int32)
+    conv = np.zeros((n_var, n_traits), dtype=np.bool_)
+    expl = np.zeros((n_var, n_traits), dtype=np.bool_)
+    null_score = np.zeros((n_traits, k))  # C' (y - mu) at each covariates-only fit: every first pass
+    for t in range(n_traits):
+        for i in range(n):
+            r = Y[t, i] - MU[t, i]
+            for j in range(k):
+                null_score[t, j] += C[i, j] * r
     lanes = max(1, min(lanes, n_var))
     for lane in numba.prange(lanes):
         Xt = design_transposed(C)
@@ -477,19 +497,26 @@ def wald_lrt_block(C, G, y, b_null, null_mu, null_w, null_info, family, max_iter
         w32 = np.empty(SAMPLES, dtype=np.float32)
         mu, w, work, info, low, score, step = pass_buffers(k + 1, n)
         b = np.empty(k + 1)
+        gc = np.empty(k)
+        g, g32 = Xt[k], Xt32[k]
         for v in range(lane, n_var, lanes):
-            start_variant(Xt, G[v], b, b_null)
-            g32 = Xt32[k]
+            called, alt, total, total_sq, same = impute_row(codes[v], kind, rows, g)
+            residual = covariate_residual_ss(Xt[:k], g, cc_inv, total_sq, gc)
+            n_called[v], alt_count[v] = called, alt
+            check[v] = genotype_code(total, total_sq, same, residual, n)
             for i in range(n):
-                g32[i] = Xt[k, i]
-            lik, it, c, e = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, True,
-                                       null_mu, null_w, null_info, null_score, want_ll, Xt32, w32)
-            iters[v], conv[v], expl[v] = it, c, e
-            if c:
-                beta[v] = b[k]
-                se[v] = 1.0 / low[k, k]
-                ll[v] = lik
-    return beta, se, ll, iters, conv, expl
+                g32[i] = g[i]
+            for t in range(n_traits):
+                b[:k] = B_null[t]
+                b[k] = 0.0
+                lik, it, c, e = ml_iterate(Xt, Y[t], b, family, max_iter, tol, mu, w, work, info, low, score, step,
+                                           True, MU[t], W[t], CWC[t], null_score[t], want_ll, Xt32, w32)
+                iters[v, t], conv[v, t], expl[v, t] = it, c, e
+                if c:
+                    beta[v, t] = b[k]
+                    se[v, t] = 1.0 / low[k, k]
+                    ll[v, t] = lik
+    return n_called, alt_count, check, beta, se, ll, iters, conv, expl
 
 
 @numba.njit(cache=True, parallel=True, nogil=True, fastmath=FAST)

@@ -1,61 +1,128 @@
-"""Mean imputation of missing genotypes, with the allele statistics of the tested samples."""
+"""Mean imputation of missing genotypes, with the allele statistics of the tested samples and the
+checks that decide whether a variant can be tested (monomorphic, collinear with the covariates).
+
+Inputs are ``codes`` (variants, samples) of one kind (:mod:`gwas.kernels.genotype_products`):
+DOSAGE, float ALT dosages with NaN = missing, or SCALED, the store's uint16 ``call_dosage_scaled``
+(decoded as code / 16383 with 65535 = missing, the values of :func:`gwas.store.variables.decode_dosage`).
+"""
 
 import numba
 import numpy as np
 
+from gwas.kernels.genotype_products import DOSAGE, SCALED
+from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE
+
+#: Relative size below which a genotype's residual sum of squares on the covariates counts as zero.
+COLLINEAR_TOLERANCE = 1e-8
+#: the ErrorCode values the checks give (gwas.assoc.results.ErrorCode; not imported here, as
+#: gwas.assoc imports the kernels)
+MONOMORPHIC, COLLINEAR = 1, 2
+
+__all__ = ["DOSAGE", "SCALED", "impute_row", "mean_impute", "genotype_code", "genotype_codes"]
+
+
+@numba.njit(cache=True, nogil=True)
+def impute_row(source, kind, rows, out):
+    """One variant: its values at the samples ``rows`` (int64 indexes into ``source``, one row of
+    codes of ``kind``) into ``out`` (float64, len(rows)), with missing calls replaced by the mean of
+    the called ones, as Hail and REGENIE do (plink2 drops missing calls instead). Returns n_called
+    (int), alt_count (the sum of the called dosages), the filled row's sum and sum of squares, and
+    whether its values are all equal. No call: filled with 0, n_called 0. One gather pass; a second
+    pass over the (cache-resident) row only when a call is missing."""
+    n = rows.shape[0]
+    total = square = 0.0
+    called = 0
+    first = np.nan
+    same = True
+    for j in range(n):
+        c = source[rows[j]]
+        if kind == SCALED:
+            x = np.nan if c == DOSAGE_MISSING else c / DOSAGE_SCALE
+        else:
+            x = np.float64(c)
+        out[j] = x
+        if x == x:
+            if called == 0:
+                first = x
+            same &= x == first
+            total += x
+            square += x * x
+            called += 1
+    mean = total / called if called > 0 else 0.0
+    if called < n:
+        for j in range(n):
+            if out[j] != out[j]:
+                out[j] = mean
+    return called, total, total + (n - called) * mean, square + (n - called) * mean * mean, same
+
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def mean_impute(dosage, rows, filled):
-    """Dosages of the samples ``rows`` (int64 indexes) into ``filled``, with missing values (NaN)
-    replaced by the mean of the called ones, as Hail and REGENIE do (plink2 drops missing calls
-    instead).
-
-    dosage: float (variants, samples), ALT allele counts; filled: float64 (variants, len(rows)),
-    written (a caller's reusable work array: its pages are touched once, not per call). Returns per
-    variant: n_called (int64), alt_count (float64, the sum of the called dosages), and of the filled
-    row its sum and sum of squares (float64) and whether its values are all equal (bool). A variant
-    with no call in ``rows`` is filled with 0 and has n_called 0. One gather pass per variant; a
-    second pass over the (cache-resident) row only when a call is missing.
-    """
-    n_var = dosage.shape[0]
-    n = rows.shape[0]
+def mean_impute(codes, kind, rows, filled):
+    """:func:`impute_row` for every variant (row of ``codes``) into ``filled`` (float64 (variants,
+    len(rows)), written: a caller's reusable work array, its pages touched once, not per call).
+    Returns per variant: n_called (int64), alt_count, filled_sum, filled_sq (float64), constant (bool)."""
+    n_var = codes.shape[0]
     n_called = np.zeros(n_var, dtype=np.int64)
     alt_count = np.zeros(n_var, dtype=np.float64)
     filled_sum = np.zeros(n_var, dtype=np.float64)
     filled_sq = np.zeros(n_var, dtype=np.float64)
     constant = np.ones(n_var, dtype=np.bool_)
     for v in numba.prange(n_var):  # variants are independent: same result on any thread count
-        source, out = dosage[v], filled[v]
-        total = square = 0.0
-        called = 0
-        first = np.nan
-        same = True
-        for j in range(n):
-            x = source[rows[j]]
-            out[j] = x
-            if x == x:
-                if called == 0:
-                    first = x
-                same &= x == first
-                total += x
-                square += x * x
-                called += 1
-        mean = total / called if called > 0 else 0.0
-        if called < n:
-            for j in range(n):
-                if out[j] != out[j]:
-                    out[j] = mean
-        n_called[v] = called
-        alt_count[v] = total
-        filled_sum[v] = total + (n - called) * mean
-        filled_sq[v] = square + (n - called) * mean * mean
-        constant[v] = same
+        n_called[v], alt_count[v], filled_sum[v], filled_sq[v], constant[v] = impute_row(codes[v], kind, rows,
+                                                                                           filled[v])
     return n_called, alt_count, filled_sum, filled_sq, constant
 
 
+@numba.njit(cache=True, nogil=True)
+def genotype_code(total, total_sq, constant, residual_ss, n):
+    """Error code of one variant from the sums over its ``n`` tested samples of the imputed
+    genotype (``total``, ``total_sq``), whether it is ``constant``, and its residual sum of squares
+    after projecting out the covariates: MONOMORPHIC, COLLINEAR (residual below
+    COLLINEAR_TOLERANCE x the centred sum of squares) or 0 (OK)."""
+    if constant:
+        return MONOMORPHIC
+    centred_ss = total_sq - total * total / max(n, 1)
+    if residual_ss <= COLLINEAR_TOLERANCE * max(centred_ss, 1e-300):
+        return COLLINEAR
+    return 0
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def covariate_residual_ss(Ct, g, cc_inv, total_sq, gc):
+    """Residual sum of squares of the genotype g (samples) on the covariates C, from C' (k,
+    samples), (C'C)⁻¹ and g'g (``total_sq``): g'g - (C'g)' (C'C)⁻¹ (C'g); ``gc`` (k) receives C'g."""
+    k, n = Ct.shape
+    for j in range(k):
+        acc = 0.0
+        row = Ct[j]
+        for i in range(n):
+            acc += row[i] * g[i]
+        gc[j] = acc
+    fitted = 0.0
+    for j in range(k):
+        s = 0.0
+        for m in range(k):
+            s += cc_inv[j, m] * gc[m]
+        fitted += gc[j] * s
+    return total_sq - fitted
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def genotype_codes(filled, Ct, cc_inv, total, total_sq, constant):
+    """:func:`genotype_code` of every variant (row of ``filled``, imputed, (variants, samples)),
+    its residual sum of squares from :func:`covariate_residual_ss`; int8 (variants)."""
+    n_var, n = filled.shape
+    codes = np.zeros(n_var, dtype=np.int8)
+    for v in numba.prange(n_var):
+        gc = np.empty(Ct.shape[0])
+        residual = covariate_residual_ss(Ct, filled[v], cc_inv, total_sq[v], gc)
+        codes[v] = genotype_code(total[v], total_sq[v], constant[v], residual, n)
+    return codes
+
+
 def mean_impute_reference(dosage, rows):
-    """NumPy version of :func:`mean_impute`: (filled, n_called, alt_count, filled_sum, filled_sq,
-    constant)."""
+    """NumPy version of :func:`mean_impute` of DOSAGE codes: (filled, n_called, alt_count,
+    filled_sum, filled_sq, constant)."""
     sub = np.asarray(dosage, dtype=np.float64)[:, rows]
     called = ~np.isnan(sub)
     n_called = called.sum(axis=1)

@@ -2,10 +2,11 @@
 
 A pure function of (store, variant indexes, :class:`~gwas.scan.inputs.ScanInputs`, options), so
 the same code runs in a Spark task, in a local loop and from a notebook, and gives identical rows.
-Memory per block: about 10 bytes x block variants x analysed samples (uint16 codes read, which the
-linear model reads directly; float64 dosages decoded from them for binary traits), whatever the
-number of variants in the scan, plus the trait chunk's prepared models, kept from block to block
-(null fits: about 24 bytes x samples x binary traits of the chunk).
+Memory per block: 2 bytes x block variants x analysed samples (the uint16 codes read, which the
+models read directly), plus for binary traits tested by the score test or Firth an imputed float64
+copy per thread (8 bytes x block variants x a trait's samples), whatever the number of variants in
+the scan; and the trait chunk's prepared models, kept from block to block (null fits: about 24
+bytes x samples x binary traits of the chunk).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import pyarrow as pa
 from gwas.assoc.results import AssociationResult
 from gwas.results.store import rows_table
 from gwas.scan.inputs import ScanInputs, TraitGroup
-from gwas.store.variables import decode_dosage
 from phenotypes.matrix.io import BINARY
 
 
@@ -54,18 +54,15 @@ def trait_chunks(groups: list[TraitGroup], size: int) -> list[list[TraitGroup]]:
 def associate(dosage: np.ndarray, inputs: ScanInputs, options: TestOptions,
               groups: list[TraitGroup] | None = None) -> dict[str, AssociationResult]:
     """Every tested trait's result (of ``groups``, default all) for ``dosage`` (variants, analysed
-    samples): float ALT dosages (NaN missing), or the store's uint16 codes, which quantitative
-    traits read directly (``test_scaled``) and binary ones decoded once to float64 (codes / 16383,
-    as exact as the linear path): trait -> result with one column."""
+    samples): float ALT dosages (NaN missing), or the store's uint16 codes, which every model reads
+    as they are (decoded as code / 16383 in its kernels: quantitative traits by ``test_scaled``,
+    binary ones by ``test``): trait -> result with one column."""
     out: dict[str, AssociationResult] = {}
     groups = inputs.groups if groups is None else groups
-    codes = dosage if dosage.dtype == np.uint16 else None
     for group, model in zip(groups, prepared_models(inputs, options, groups)):
-        if codes is not None and group.kind != BINARY:
-            res = model.test_scaled(codes)
+        if dosage.dtype == np.uint16 and group.kind != BINARY:
+            res = model.test_scaled(dosage)
         else:
-            if dosage is codes:
-                dosage = decode_dosage(codes, np.float64)
             res = model.test(dosage)
         for j, t in enumerate(group.traits):
             out[inputs.trait_names[t]] = _column(res, j)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from gwas.assoc import ErrorCode, linear_regression, logistic_regression, poisson_regression
 from gwas.assoc.results import chi2_1df_p, t_test_p
-from gwas.kernels.impute import mean_impute, mean_impute_reference
+from gwas.kernels.impute import DOSAGE, SCALED, mean_impute, mean_impute_reference
+from gwas.store.variables import decode_dosage, encode_dosage
 from hubscan.errors import ConfigError, InputError
 
 
@@ -21,14 +22,18 @@ def test_mean_impute_matches_numpy(n_var, n_samp, missing, seed):
     d[0] = 1.0  # constant, with missing calls
     d[rng.random(d.shape) < missing] = np.nan
     rows = np.sort(rng.choice(n_samp, size=rng.integers(1, n_samp + 1), replace=False)).astype(np.int64)
+    d[rng.random(d.shape) < 0.3] += 0.1  # dosages, then as the store holds them
+    codes = encode_dosage(d)
+    d = decode_dosage(codes, np.float64)
     want = mean_impute_reference(d, rows)
     for kernel in (mean_impute.py_func, mean_impute):
-        filled = np.full((n_var, len(rows)), -1.0)  # every entry must be written
-        got = (filled, *kernel(d, rows, filled))
-        for i in (0, 1, 2, 5):  # filled, n_called, alt_count, constant
-            assert np.array_equal(got[i], want[i])
-        for i in (3, 4):  # the filled row's sum and sum of squares: summed in another order
-            assert np.allclose(got[i], want[i], rtol=1e-12, atol=0)
+        for source, kind in ((d, DOSAGE), (codes, SCALED)):
+            filled = np.full((n_var, len(rows)), -1.0)  # every entry must be written
+            got = (filled, *kernel(source, kind, rows, filled))
+            for i in (0, 1, 5):  # filled, n_called, constant
+                assert np.array_equal(got[i], want[i])
+            for i in (2, 3, 4):  # alt_count, the filled row's sum and sum of squares: summed in another order
+                assert np.allclose(got[i], want[i], rtol=1e-12, atol=0)
 
 
 def test_glm_kernels_run_as_plain_python():
@@ -295,3 +300,34 @@ def test_many_masks_few_variants_run_traits_on_threads_with_identical_results():
         for name in ("beta", "standard_error", "p_value", "statistic", "n", "error_code"):
             assert np.array_equal(getattr(one, name), getattr(many, name), equal_nan=True), name
     assert np.array_equal(np.hstack([a.beta for a in alone]), results[threads][0].beta, equal_nan=True)
+
+
+def test_glm_models_read_the_stores_codes_as_decoded_dosages():
+    """logistic / Poisson models given the store's uint16 codes (read and imputed in the kernels)
+    give bit for bit the results of the float64 dosages decode_dosage makes of them, for every
+    test (the Wald / LRT kernel imputes in its lanes, the others from an imputed block), with
+    traits sharing a mask and traits with their own; codes of the wrong shape are an InputError."""
+    from gwas.assoc.glm import logistic_model, poisson_model
+
+    rng = np.random.default_rng(5)
+    n, m = 500, 40
+    dosage = rng.binomial(2, rng.uniform(0.05, 0.5, m)[:, None], (m, n)) + rng.integers(0, 3, (m, n)) * 0.1
+    dosage[rng.random(dosage.shape) < 0.03] = np.nan
+    dosage[3] = 1.0  # monomorphic
+    codes = encode_dosage(dosage)
+    decoded = decode_dosage(codes, np.float64)
+    cov = rng.standard_normal((n, 2))
+    binary = (rng.random((n, 3)) < 0.2).astype(float)
+    binary[rng.random(n) < 0.1, 2] = np.nan  # its own samples
+    counts = rng.poisson(1.0, (n, 2)).astype(float)
+    models = [logistic_model(binary, cov, test=t) for t in ("wald", "lrt", "score", "firth", "firth-fallback")]
+    models += [logistic_model(binary, cov, test="firth-fallback", fallback_first="wald", fallback_p=0.5)]
+    models += [poisson_model(counts, cov, test=t) for t in ("wald", "score")]
+    for model in models:
+        got, want = model.test(codes), model.test(decoded)
+        for name in ("beta", "standard_error", "p_value", "n", "allele_count", "allele_frequency", "error_code",
+                     "iterations", "firth_used"):
+            assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), (model.test_name, name)
+        assert (got.error_code[3] == ErrorCode.MONOMORPHIC).all()
+    with pytest.raises(InputError, match=r"dosage codes must be \(variants, 500 samples\), got \(40, 499\)"):
+        models[0].test(codes[:, :499])
