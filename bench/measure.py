@@ -103,6 +103,7 @@ def warm_up() -> None:
     hubscan compiles once, on first use; a changed kernel module starts a new cache)."""
     from gwas.assoc import linear_model, logistic_model
     from gwas.io.plink.bed import decode_dosage_kernel
+    from gwas.store.variables import encode_dosage
 
     decode_dosage_kernel(np.zeros((2, 3), np.uint8), 9, np.empty((2, 9)))
     rng = np.random.default_rng(0)
@@ -110,7 +111,9 @@ def warm_up() -> None:
     cov = rng.standard_normal((200, 2))
     y = (rng.random((200, 2)) < 0.3).astype(float)
     for test in ("wald", "score", "firth", "firth-fallback", "lrt"):
-        logistic_model(y, cov, test=test).test(g)
+        for block in (g, encode_dosage(g)):  # float dosages, and the store's codes (as scans read them)
+            logistic_model(y, cov, test=test).test(block)
     linear = linear_model(rng.standard_normal((200, 2)), cov)
     linear.test(g)
+    linear.test_scaled(encode_dosage(g))
     linear.test_bed(np.zeros((3, 50), np.uint8))
