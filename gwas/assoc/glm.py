@@ -37,7 +37,7 @@ from gwas.assoc.design import as_dosage, check_traits, gram_inverse, mask_groups
 from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p
 from gwas.kernels.firth import firth_block
 from gwas.kernels.glm import LOGISTIC, POISSON, newton_fit, score_sums, wald_lrt_mask
-from gwas.kernels.impute import DOSAGE, SCALED, genotype_codes, mean_impute
+from gwas.kernels.impute import DOSAGE, SCALED, genotype_checks, mean_impute
 from hubscan.errors import ConfigError, InputError
 from hubscan.runtime.threads import map_in_threads, single_threaded_blas
 
@@ -131,8 +131,8 @@ class GlmModel:
     def test(self, dosage) -> AssociationResult:
         """Results for the variants (rows) of ``dosage`` (variants, samples): float ALT dosages, NaN =
         missing, or the store's uint16 ``call_dosage_scaled`` codes, read as they are (the results
-        of ``decode_dosage(codes, np.float64)`` without a float copy of the block)."""
-        codes, kind = genotype_codes_of(dosage, self.n_samples)
+        of ``decode_dosage(codes, np.float64)``, without decoding the block first)."""
+        codes, kind = as_codes(dosage, self.n_samples)
         n_var = codes.shape[0]
         out = AssociationResult.empty(f"{'logistic' if self.family == LOGISTIC else 'poisson'}-{self.test_name}",
                                       n_var, self.n_traits)
@@ -155,8 +155,8 @@ class GlmModel:
                 imputed = work.get(n_var, len(rows))
                 n_called, alt_count, total, total_sq, constant = mean_impute(codes, kind, rows, imputed)
                 if fitted:
-                    checks = genotype_codes(imputed, np.ascontiguousarray(c.T), fitted[0].cc_inv, total, total_sq,
-                                            constant)
+                    checks = genotype_checks(imputed, np.ascontiguousarray(c.T), fitted[0].cc_inv, total,
+                                             total_sq, constant)
             out.n[:, cols] = len(rows)
             out.allele_count[:, cols] = alt_count[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -180,7 +180,7 @@ class GlmModel:
         return out
 
 
-def genotype_codes_of(dosage, n_samples: int) -> tuple[np.ndarray, int]:
+def as_codes(dosage, n_samples: int) -> tuple[np.ndarray, int]:
     """(codes, kind) of a block for the imputation kernels (:mod:`gwas.kernels.impute`): the
     store's uint16 codes as they are (SCALED), anything else as float64 dosages (DOSAGE)."""
     if isinstance(dosage, np.ndarray) and dosage.dtype == np.uint16:

@@ -30,7 +30,7 @@ import math
 import numba
 import numpy as np
 
-from gwas.kernels.impute import covariate_residual_ss, genotype_code, impute_row
+from gwas.kernels.impute import covariate_residual_ss, genotype_check, impute_row
 from gwas.kernels.vector_exp import exp_into
 
 LOGISTIC, POISSON = 0, 1
@@ -463,7 +463,7 @@ def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, m
     trait t (rows of Y, B_null, MU, W, CWC): y, the covariates-only fit (:func:`newton_fit`)
     b_null, its mu and w, and C' W C. Each variant is gathered and mean-imputed straight into the
     fitting thread's X' (:func:`gwas.kernels.impute.impute_row`: no imputed block in memory),
-    checked (:func:`~gwas.kernels.impute.genotype_code`), then fitted for every trait while it is
+    checked (:func:`~gwas.kernels.impute.genotype_check`), then fitted for every trait while it is
     in cache. Variants run in parallel, dealt round-robin to ``lanes`` lanes (lane j: variants j,
     j + lanes, ...; one per thread: ``numba.get_num_threads()``, passed in so that the compiled
     kernel can be cached), each with its own buffers; each variant is computed the same way in any
@@ -503,7 +503,7 @@ def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, m
             called, alt, total, total_sq, same = impute_row(codes[v], kind, rows, g)
             residual = covariate_residual_ss(Xt[:k], g, cc_inv, total_sq, gc)
             n_called[v], alt_count[v] = called, alt
-            check[v] = genotype_code(total, total_sq, same, residual, n)
+            check[v] = genotype_check(total, total_sq, same, residual, n)
             for i in range(n):
                 g32[i] = g[i]
             for t in range(n_traits):

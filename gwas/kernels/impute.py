@@ -18,7 +18,7 @@ COLLINEAR_TOLERANCE = 1e-8
 #: gwas.assoc imports the kernels)
 MONOMORPHIC, COLLINEAR = 1, 2
 
-__all__ = ["DOSAGE", "SCALED", "impute_row", "mean_impute", "genotype_code", "genotype_codes"]
+__all__ = ["DOSAGE", "SCALED", "impute_row", "mean_impute", "genotype_check", "genotype_checks"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -74,7 +74,7 @@ def mean_impute(codes, kind, rows, filled):
 
 
 @numba.njit(cache=True, nogil=True)
-def genotype_code(total, total_sq, constant, residual_ss, n):
+def genotype_check(total, total_sq, constant, residual_ss, n):
     """Error code of one variant from the sums over its ``n`` tested samples of the imputed
     genotype (``total``, ``total_sq``), whether it is ``constant``, and its residual sum of squares
     after projecting out the covariates: MONOMORPHIC, COLLINEAR (residual below
@@ -108,15 +108,15 @@ def covariate_residual_ss(Ct, g, cc_inv, total_sq, gc):
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def genotype_codes(filled, Ct, cc_inv, total, total_sq, constant):
-    """:func:`genotype_code` of every variant (row of ``filled``, imputed, (variants, samples)),
+def genotype_checks(filled, Ct, cc_inv, total, total_sq, constant):
+    """:func:`genotype_check` of every variant (row of ``filled``, imputed, (variants, samples)),
     its residual sum of squares from :func:`covariate_residual_ss`; int8 (variants)."""
     n_var, n = filled.shape
     codes = np.zeros(n_var, dtype=np.int8)
     for v in numba.prange(n_var):
         gc = np.empty(Ct.shape[0])
         residual = covariate_residual_ss(Ct, filled[v], cc_inv, total_sq[v], gc)
-        codes[v] = genotype_code(total[v], total_sq[v], constant[v], residual, n)
+        codes[v] = genotype_check(total[v], total_sq[v], constant[v], residual, n)
     return codes
 
 

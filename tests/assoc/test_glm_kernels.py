@@ -131,8 +131,8 @@ def test_wald_lrt_mask_matches_numpy_newton(family, n, k, seed):
 def test_wald_lrt_mask_imputes_and_checks_each_variant():
     """The kernel's own imputation (mean of the mask's called samples, from float dosages or the
     store's uint16 codes) and checks (monomorphic, collinear) give what the separate kernels give:
-    n_called, alt_count and codes as mean_impute + genotype_codes, fits as for the imputed block."""
-    from gwas.kernels.impute import COLLINEAR, MONOMORPHIC, genotype_codes, mean_impute
+    n_called, alt_count and codes as mean_impute + genotype_checks, fits as for the imputed block."""
+    from gwas.kernels.impute import COLLINEAR, MONOMORPHIC, genotype_checks, mean_impute
 
     rng = np.random.default_rng(11)
     n, n_all = 400, 450
@@ -153,7 +153,8 @@ def test_wald_lrt_mask_imputes_and_checks_each_variant():
         filled = np.empty((6, n))
         n_called, alt_count, total, total_sq, constant = mean_impute(dosage, DOSAGE, rows, filled)
         assert np.array_equal(got[0], n_called) and np.array_equal(got[1], alt_count)
-        want_codes = genotype_codes(filled, np.ascontiguousarray(C.T), np.linalg.inv(C.T @ C), total, total_sq, constant)
+        want_codes = genotype_checks(filled, np.ascontiguousarray(C.T), np.linalg.inv(C.T @ C), total, total_sq,
+                                     constant)
         assert np.array_equal(got[2], want_codes)
         assert got[2][1] == MONOMORPHIC and got[2][2] == COLLINEAR and got[2][3] == MONOMORPHIC
         assert (got[2][[0, 4, 5]] == 0).all()
