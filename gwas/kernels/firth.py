@@ -35,8 +35,9 @@ import math
 import numba
 import numpy as np
 
-from gwas.kernels.glm import (FAST, LOGISTIC, SAMPLES, add_row_products, block_outputs, cholesky, cholesky_solve,
-                              design_transposed, pass_buffers, sample_pass, start_variant)
+from gwas.kernels.glm import (LOGISTIC, SAMPLES, block_outputs, cholesky, cholesky_solve, design_transposed,
+                              pass_buffers, sample_pass, start_variant)
+from gwas.kernels.sums import FAST, add_row_products
 
 
 @numba.njit(cache=True, fastmath=FAST)

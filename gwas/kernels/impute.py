@@ -10,6 +10,7 @@ import numba
 import numpy as np
 
 from gwas.kernels.genotype_products import DOSAGE, SCALED
+from gwas.kernels.sums import add_row_products
 from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE
 
 #: Relative size below which a genotype's residual sum of squares on the covariates counts as zero.
@@ -87,17 +88,13 @@ def genotype_check(total, total_sq, constant, residual_ss, n):
     return 0
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@numba.njit(cache=True, nogil=True)
 def covariate_residual_ss(Ct, g, cc_inv, total_sq, gc):
     """Residual sum of squares of the genotype g (samples) on the covariates C, from C' (k,
     samples), (C'C)⁻¹ and g'g (``total_sq``): g'g - (C'g)' (C'C)⁻¹ (C'g); ``gc`` (k) receives C'g."""
     k, n = Ct.shape
-    for j in range(k):
-        acc = 0.0
-        row = Ct[j]
-        for i in range(n):
-            acc += row[i] * g[i]
-        gc[j] = acc
+    gc[:] = 0.0
+    add_row_products(Ct, 0, n, g, gc, k)
     fitted = 0.0
     for j in range(k):
         s = 0.0
