@@ -167,7 +167,7 @@ def test_variant_fits_near_collinear_sum_the_information_in_float64():
     """A variant almost collinear with the covariates (g = 1 + c1 / 2 + eps noise): its float32
     information would spoil the Newton steps (with eps 1e-4 the fit would run to max_iter), so the
     kernel sums it again in float64 (INFO32_MIN_PIVOT) and matches the NumPy fits with the same rule:
-    same iterations, beta to 1e-8 relative, SE to 1e-8 (1e-6 at eps 1e-4, where X'X has condition
+    same iterations (at eps 1e-2 and 1e-3; a few at 1e-4), beta to 1e-8 relative, SE to 1e-8 (1e-6 at eps 1e-4, where X'X has condition
     number 5e8: there float64 rounding alone puts the SE from the Cholesky pivot 2.7e-8 from NumPy's
     inverse, with the float64 kernel from before the float32 information too)."""
     rng = np.random.default_rng(3)
@@ -183,6 +183,14 @@ def test_variant_fits_near_collinear_sum_the_information_in_float64():
         beta, se, _, iters, conv, expl = (x[:, 0] for x in fits[3:])
         b, cov, _, it, ref_conv, ref_expl = newton_fit_reference(np.column_stack([C, g]), y, np.r_[b_null, 0.0],
                                                                  LOGISTIC, 25, 1e-8, variant_fit=True)
-        assert (iters[0], conv[0], expl[0]) == (it, ref_conv, ref_expl) == (it, True, False)
+        assert (conv[0], expl[0]) == (ref_conv, ref_expl) == (True, False)
+        if eps > 1e-4:
+            assert iters[0] == it
+        else:
+            # condition number 5e8: rounding moves the Newton steps by ~1e-8, the convergence
+            # tolerance, so the step that first passes it depends on the CPU's summation order
+            # (NumPy took 4 or 7 steps on two targets, beta equal to 1e-11): no fixed count is
+            # portable. Without the float64 information the kernel ran to max_iter (25).
+            assert iters[0] <= 8 and it <= 8
         assert np.isclose(beta[0], b[-1], rtol=1e-8)
         assert np.isclose(se[0], np.sqrt(cov[-1, -1]), rtol=1e-8 if eps > 1e-4 else 1e-6)
