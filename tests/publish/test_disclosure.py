@@ -2,7 +2,6 @@
 minor-allele-carrier rule (recomputed from the simulated dosages, not from the store), traits
 withheld."""
 
-import gzip
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -55,8 +54,13 @@ def test_trait_rule_boundaries():
     assert trait_decision({**binary, "n_cases": 20, "n_controls": 980}, rules) is None
     assert "fewer than 20 cases" in trait_decision({**binary, "n_cases": 19, "n_controls": 981}, rules)
     assert "fewer than 20 controls" in trait_decision({**binary, "n_cases": 981, "n_controls": 19}, rules)
-    assert trait_decision({"name": "q", "type": "quantitative", "n": 3}, rules) is None
+    assert trait_decision({"name": "q", "type": "quantitative", "n": 20}, rules) is None
+    assert trait_decision({"name": "q", "type": "quantitative", "n": 19}, rules) == "fewer than 20 samples"
     assert "not tested" in trait_decision({"name": "s", "type": "binary", "status": "skipped", "reason": "x"}, rules)
+    # the scan's reason is published without the count it carries
+    skipped = {"name": "s", "type": "binary", "status": "skipped", "reason": "3 cases < min_cases 50"}
+    assert trait_decision(skipped, rules) == "not tested by the scan (fewer than 50 cases or controls)"
+    assert trait_decision({**skipped, "reason": "only 4 samples"}, rules) == "not tested by the scan (skipped)"
     with pytest.raises(ConfigError, match="round_to"):
         DisclosureRules(round_to=0)
 
@@ -94,14 +98,21 @@ def test_published_rows_and_counts(published, cohort, trait):
     want_ac = [reference_count(float(ac[v])) for v in rows]
     got_ac = [None if np.isnan(v) else int(v) for v in table["allele_count"].astype(float)]
     assert got_ac == want_ac
+    # the frequency carries the rounded counts only: rounded ALT count / (2 x rounded called samples)
+    called = np.isfinite(cohort.dosage[:, np.isfinite(cohort.traits[trait])]).sum(axis=1)
+    want_af = [reference_count(float(ac[v])) / (2 * reference_count(int(called[v]))) for v in rows]
+    assert table["effect_allele_frequency"].tolist() == want_af
     y = cohort.traits[trait]
     meta = yaml.safe_load((out / "gwas-ssf" / f"{stem}.tsv.gz-meta.yaml").read_text())
     sample = meta["samples"][0]
     assert sample["sample_size"] == reference_count(int(np.isfinite(y).sum()))
     if trait in ("250.2", "411.2"):
         assert sample["case_count"] == reference_count(int((y == 1).sum()))
-        assert sample["control_count"] == reference_count(int((y == 0).sum()))
+        # controls: published n - published cases (never rounded on their own)
+        controls = reference_count(int(np.isfinite(y).sum())) - reference_count(int((y == 1).sum()))
+        assert sample["control_count"] == controls
         assert table["n_cases"].tolist() == [reference_count(int((y == 1).sum()))] * len(table)
+        assert table["n_controls"].tolist() == [controls] * len(table)
 
 
 def test_withheld_traits_and_report(published):
@@ -110,12 +121,22 @@ def test_withheld_traits_and_report(published):
     assert report["traits_published"] == ["ldl", "bmi", "250.2", "411.2"]
     assert {t["trait"]: t["reason"] for t in report["traits_withheld"]} == {
         "rare_disease": "fewer than 20 cases",
-        "skipped trait": "not tested by the scan (3 cases < min_cases 50)"}
+        "skipped trait": "not tested by the scan (fewer than 50 cases or controls)"}
     assert not list(out.rglob("rare_disease*")) and not list(out.rglob("skipped*"))
+    # withheld variants are counted by reason, never named (no list of them in disclosure/)
     assert report["variants_withheld"]["ldl"]["all formats: not tested (MONOMORPHIC)"] == 1
-    listed = gzip.decompress((out / "disclosure" / "withheld_variants.tsv.gz").read_bytes()).decode()
-    assert "MONOMORPHIC" in listed and "GL000220.1" in listed and "<DEL>" in listed
-    assert "carriers" not in listed  # rare variants are counted, never named
+    assert report["variants_withheld"]["ldl"]["gwas-ssf: allele is not a nucleotide sequence (GWAS-SSF)"] == 1
+    assert sorted(p.name for p in (out / "disclosure").iterdir()) == ["disclosure.json", "withheld_traits.tsv"]
+    # a withheld trait publishes no count: not n, not cases, not controls
+    summary = json.loads((out / "publish.json").read_text())
+    for t in summary["traits"]:
+        assert (t["withheld"] is None) == ("n" in t), t
+    # the rules applied, with their parameters, for an output checker
+    applied = {r["rule"]: r["parameters"] for r in report["rules_applied"]}
+    assert applied["counts rounded"]["round_to"] == 5 and applied["small counts suppressed"]["suppress_at_or_below"] == 7
+    assert applied["allele frequency from rounded counts"]["formula"].startswith("rounded ALT allele count")
+    assert applied["INFO rounded"] == {"decimals": 3} and applied["secondary suppression"]["suppressed"] == [
+        "cases", "controls"]
 
 
 def test_configurable_thresholds(cohort, tmp_path):
