@@ -56,7 +56,13 @@ DISCLOSURE_FORMAT = "hubscan-disclosure-2"
 
 @dataclass(frozen=True)
 class DisclosureRules:
-    """Thresholds of the disclosure control (see the module docstring)."""
+    """Thresholds of the disclosure control (see the module docstring).
+
+    Rounding to r >= 2 requires 2r - 1 > ``suppress_at_or_below``: a difference of two counts
+    rounded to r is known only to within r - 1 either side, so a published difference of r puts
+    the true one in [1, 2r - 1], which then reaches past the suppression threshold (defaults:
+    [1, 9] against 7). ``round_to=1`` turns rounding off, and with it this protection: every
+    count and every difference of counts is then published exactly (only suppression remains)."""
 
     suppress_at_or_below: int = 7
     round_to: int = 5
@@ -69,6 +75,11 @@ class DisclosureRules:
                 raise ConfigError(f"disclosure rule {name} must be >= 0, got {getattr(self, name)}")
         if self.round_to < 1:
             raise ConfigError(f"disclosure rule round_to must be >= 1 (1 = no rounding), got {self.round_to}")
+        if 1 < self.round_to and 2 * self.round_to - 1 <= self.suppress_at_or_below:
+            raise ConfigError(f"disclosure rules round_to {self.round_to} and suppress_at_or_below "
+                              f"{self.suppress_at_or_below}: the difference of two counts rounded to {self.round_to} "
+                              f"would show a count in [1, {2 * self.round_to - 1}], all of it suppressible; "
+                              f"round to more than {(self.suppress_at_or_below + 1) / 2:g}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +127,7 @@ def published_allele_frequency(allele_count_pub: np.ndarray, n_called_pub: np.nd
 
     It carries no digit beyond the two rounded counts (a reader can get them back, and only them).
     Its error against the exact frequency AC / (2 n_called) is at most about
-    (round_to / 2) (1 + AF) / (2 n_called) — 0.0016 at n = 800 and AF = 0.3, 1.3e-5 at n = 100,000."""
+    (round_to / 2) (1 + 2 AF) / (2 n_called): 0.003 at n = 800 and AF = 0.5, 3e-5 at n = 100,000."""
     with np.errstate(invalid="ignore", divide="ignore"):
         af = np.asarray(allele_count_pub, dtype=np.float64) / (2.0 * np.asarray(n_called_pub, dtype=np.float64))
     return np.where(np.isfinite(af), af, np.nan)
@@ -130,8 +141,8 @@ def published_neg_log10_p(test, t_statistic, neg_log10_p, n_pub, df_offset: int)
 
     The scan's p pins the exact n: from t and p the df is found to within a fraction of one (the
     attack in tests/publish/test_attack.py). The change is small: n differs from the published n
-    by at most round_to / 2, which moves -log10 p by a relative ~ t² / (4 df²) per unit of df
-    (1e-5 at t = 5, n = 800) and by a few tenths of a unit of -log10 p for p near 1e-400."""
+    by at most round_to / 2; at n = 800 a df off by 2 moves -log10 p by a relative 1.3e-5 at t = 3,
+    4e-5 at t = 5, 1e-3 at t = 40 (p ~ 1e-190), 0.4 units at t = 60 (p ~ 1e-297)."""
     from gwas.assoc.results import t_test_p
 
     nlp = np.array(neg_log10_p, dtype=np.float64)
@@ -196,7 +207,10 @@ def rules_applied(rules: DisclosureRules) -> list[dict]:
         {"rule": "small counts suppressed", "applies_to": ["n", "cases", "controls", "allele counts", "called samples"],
          "parameters": {"suppress_at_or_below": s}, "published_as": "missing (NA, #NA, null, 'suppressed')"},
         {"rule": "counts rounded", "applies_to": ["n", "cases", "allele counts", "called samples"],
-         "parameters": {"round_to": r, "method": "nearest multiple, halves up"}},
+         "parameters": {"round_to": r, "method": "nearest multiple, halves up"},
+         "differences": (f"a difference of two published counts is known to within +-{r - 1}: "
+                         f"a published difference of {r} puts the true one in [1, {2 * r - 1}]"
+                         if r > 1 else "no rounding: counts and their differences are exact")},
         {"rule": "complementary counts derived from published counts",
          "parameters": {"controls": "published n - published cases"},
          "why": "n - cases - controls and their differences carry nothing beyond two rounded counts"},

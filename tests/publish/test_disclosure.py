@@ -9,10 +9,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gwas.publish.disclosure import DisclosureRules, minor_allele_count, protect_counts, trait_decision
+from gwas.publish.disclosure import (DisclosureRules, minor_allele_count, protect_counts, protect_trait_counts,
+                                     published_allele_frequency, published_neg_log10_p, trait_decision)
 from gwas.publish.run import PublishOptions, publish
 from gwas.results.store import open_results
 from hubscan.errors import ConfigError
@@ -34,9 +35,71 @@ def test_boundaries_of_the_default_rule():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(-1, 10**6), min_size=1, max_size=50), st.integers(0, 30), st.integers(1, 25))
 def test_counts_match_plain_python(counts, suppress, round_to):
+    assume(round_to == 1 or 2 * round_to - 1 > suppress)
     rules = DisclosureRules(suppress_at_or_below=suppress, round_to=round_to)
     got = protect_counts(np.array(counts), rules)
     assert [None if np.isnan(v) else int(v) for v in got] == [reference_count(c, suppress, round_to) for c in counts]
+
+
+def reference_trait_counts(n, cases, controls, suppress=7, round_to=5):
+    """Plain-Python rule: n rounded; cases rounded and controls = published n - published cases,
+    both suppressed when either true count is suppressed (or n is)."""
+    n_pub, cases_pub, controls_pub = (reference_count(c, suppress, round_to) for c in (n, cases, controls))
+    if None in (n_pub, cases_pub, controls_pub):
+        return n_pub, None, None
+    return n_pub, cases_pub, n_pub - cases_pub
+
+
+@pytest.mark.parametrize("n, cases", [(800, 6), (800, 7), (800, 8), (800, 793), (800, 792), (802, 163), (798, 167),
+                                      (7, 3), (12, 12), (100, 0)])
+def test_trait_counts_complements_and_secondary_suppression(n, cases):
+    got = protect_trait_counts(n, cases, n - cases, DisclosureRules())
+    assert tuple(None if np.isnan(v[0]) else int(v[0]) for v in got) == reference_trait_counts(n, cases, n - cases)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(8, 10**6), st.data())
+def test_trait_counts_agree_and_hide_small_cells(n, data):
+    cases = data.draw(st.integers(0, n))
+    n_pub, cases_pub, controls_pub = (v[0] for v in protect_trait_counts(n, cases, n - cases, DisclosureRules()))
+    assert n_pub == reference_count(n)
+    if min(cases, n - cases) <= 7:
+        assert np.isnan(cases_pub) and np.isnan(controls_pub)   # n alone says nothing about either
+    else:
+        assert cases_pub + controls_pub == n_pub and abs(controls_pub - (n - cases)) <= 4
+
+
+def test_rounding_must_cover_the_suppression_threshold():
+    DisclosureRules(suppress_at_or_below=7, round_to=5)      # a difference of 5: true one in [1, 9], past 7
+    with pytest.raises(ConfigError, match=r"count in \[1, 7\].*round to more than 4"):
+        DisclosureRules(suppress_at_or_below=7, round_to=4)  # a difference of 4: true one in [1, 7]
+    DisclosureRules(suppress_at_or_below=7, round_to=1)      # no rounding: an explicit choice
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(8, 200_000), st.data())
+def test_published_frequency_is_the_rounded_counts(called, data):
+    ac = data.draw(st.integers(0, 2 * called))
+    rules = DisclosureRules()
+    af = published_allele_frequency(protect_counts(np.array([ac]), rules), protect_counts(np.array([called]), rules))
+    ac_pub, called_pub = reference_count(ac), reference_count(called)
+    if ac_pub is None:
+        assert np.isnan(af[0])
+    else:
+        assert af[0] == ac_pub / (2 * called_pub)
+
+
+def test_linear_p_values_use_the_published_degrees_of_freedom():
+    from scipy import stats
+
+    t = np.array([2.0, -5.0, 40.0, 1.5, 3.0])
+    test = np.array(["linear", "linear", "linear", "firth", "linear"])
+    nlp = np.array([9.0, 9.0, 9.0, 1.234, 9.0])
+    n_pub = np.array([760, 760, 760, 760, 2])
+    got = published_neg_log10_p(test, t, nlp, n_pub, df_offset=6)
+    want = -np.log10(2 * stats.t.sf(np.abs(t[:3]), 754))   # scipy's Student t: same cephes routine, 1e-12
+    np.testing.assert_allclose(got[:3], want, rtol=1e-12)
+    assert got[3] == 1.234 and np.isnan(got[4])  # other tests keep their p; no residual df: no p
 
 
 @settings(max_examples=100, deadline=None)
