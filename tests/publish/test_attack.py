@@ -93,7 +93,8 @@ def rows(published):
             "n": p["n"].astype(float), "allele_count": p["allele_count"].astype(float), "beta": p["beta"],
             "se": p["standard_error"], "nlp": p["neg_log10_p_value"], "n_cases": p["n_cases"].astype(float),
             "n_controls": p["n_controls"].astype(float)}))
-        texts = [("gwas-ssf", f"{stem}.tsv.gz", "\t", "chromosome", "base_pair_location", "effect_allele_frequency", "n"),
+        texts = [("gwas-ssf", f"{stem}.tsv.gz", "\t", "chromosome", "base_pair_location", "effect_allele_frequency",
+                  "n"),
                  ("regenie", f"{stem}.regenie.gz", " ", "CHROM", "GENPOS", "A1FREQ", "N"),
                  ("plink2", f"{stem}.glm.{'logistic' if t['type'] == 'binary' else 'linear'}.gz", "\t", "#CHROM",
                   "POS", "A1_FREQ", "OBS_CT")]

@@ -196,7 +196,8 @@ def test_withheld_traits_and_report(published):
         assert (t["withheld"] is None) == ("n" in t), t
     # the rules applied, with their parameters, for an output checker
     applied = {r["rule"]: r["parameters"] for r in report["rules_applied"]}
-    assert applied["counts rounded"]["round_to"] == 5 and applied["small counts suppressed"]["suppress_at_or_below"] == 7
+    assert applied["counts rounded"]["round_to"] == 5
+    assert applied["small counts suppressed"]["suppress_at_or_below"] == 7
     assert applied["allele frequency from rounded counts"]["formula"].startswith("rounded ALT allele count")
     assert applied["INFO rounded"] == {"decimals": 3} and applied["secondary suppression"]["suppressed"] == [
         "cases", "controls"]
