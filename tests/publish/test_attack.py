@@ -164,24 +164,31 @@ def test_allele_frequency_gives_back_no_count(rows, truth):
                           f"through AF x 2n', e.g.\n{leaked.groupby('source').head(2)}")
 
 
+def df_attack(r: pd.DataFrame, n_covariates: int) -> tuple[set, np.ndarray]:
+    """t = beta / SE (float64), then the n' (near the published n) whose Student t p with
+    n' - k - 1 df (k + 1 = covariates + intercept + genotype) matches the published -log10 p:
+    (n' that match to 1e-9 on some row, best n' of each row)."""
+    t = (r["beta"] / r["se"]).to_numpy()
+    n_pub = int(r["n"].iloc[0])
+    tries = np.arange(n_pub - 3 * RULES.round_to, n_pub + 3 * RULES.round_to + 1)
+    error = np.array([np.abs(t_test_p(t, n2 - n_covariates - 2)[1] - r["nlp"].to_numpy()) for n2 in tries])
+    best = tries[error.argmin(axis=0)]
+    exact = error.min(axis=0) <= 1e-9 * np.maximum(r["nlp"].to_numpy(), 1.0)
+    return set(best[exact].tolist()), best
+
+
+def _linear_rows(rows):
+    return rows[(rows["source"] == "parquet") & rows["trait"].isin(["ldl", "bmi"]) & np.isfinite(rows["nlp"])]
+
+
 def test_linear_p_values_give_back_no_n(rows, truth, published):
-    """t = beta / SE from Parquet (float64), then the df whose t-distribution p matches the
-    published -log10 p, for every n' near the published n; k = covariates + intercept + genotype."""
     out, _ = published
     covariates = json.loads((out / "publish.json").read_text())["source"]["covariates"]
     traits, _ = truth
-    linear = rows[(rows["source"] == "parquet") & rows["trait"].isin(["ldl", "bmi"]) & np.isfinite(rows["nlp"])]
-    for name, r in linear.groupby("trait"):
-        t = (r["beta"] / r["se"]).to_numpy()
-        n_pub = int(r["n"].iloc[0])
-        tries = np.arange(n_pub - 3 * RULES.round_to, n_pub + 3 * RULES.round_to + 1)
-        error = np.array([np.abs(t_test_p(t, n2 - len(covariates) - 2)[1] - r["nlp"].to_numpy())
-                          for n2 in tries])
-        best = tries[error.argmin(axis=0)]
-        exact = error.min(axis=0) <= 1e-9 * np.maximum(r["nlp"].to_numpy(), 1.0)
-        guesses = set(best[exact].tolist())
-        n_true = traits[name]["n"]
-        assert guesses and n_pub in tries
+    for name, r in _linear_rows(rows).groupby("trait"):
+        guesses, best = df_attack(r, len(covariates))
+        n_true, n_pub = traits[name]["n"], int(r["n"].iloc[0])
+        assert guesses  # the attack does find the df the published p-values were computed with
         assert not (n_true in guesses and n_true != n_pub), \
             f"{name}: the p-values give back n = {n_true} (published {n_pub}) on {int((best == n_true).sum())} rows"
 
@@ -241,18 +248,15 @@ def solve(n, cases, controls) -> dict:
     return {"n": tuple(n), "n_cases": tuple(cases), "n_controls": tuple(controls)}
 
 
-def test_complementary_counts_and_traits_sharing_samples(published, release, truth):
-    traits, _ = truth
-    got = _trait_counts(published, release)
-    binary = [e["name"] for e in json.loads(release["publish.json"])["traits"] if e["type"] == "binary"]
-    assert "rare_disease" in binary and "skipped trait" in binary
+def complement_problems(got: dict, traits: dict, binary: list[str]) -> set[str]:
+    """Each binary trait's counts narrowed by n = cases + controls, with its own n and with the n of
+    every other trait on the same samples; what that recovers."""
     problems = set()
     for name in binary:
         own = {k: _interval(got[name][k]) for k in ("n", "n_cases", "n_controls")}
         for k in ("cases", "controls"):
             for bound in got[name][f"n_{k}_below"]:
                 own[f"n_{k}"] = (own[f"n_{k}"][0], min(own[f"n_{k}"][1], bound - 1))
-        # the trait's own counts, then with the n of every other trait on the same samples
         hypotheses = [own["n"]] + [_interval(got[other]["n"]) for other in got
                                    if other != name and traits[other]["n"] == traits[name]["n"] and got[other]["n"]]
         for n in hypotheses:
@@ -266,7 +270,37 @@ def test_complementary_counts_and_traits_sharing_samples(published, release, tru
                     problems.add(f"{name} {k}: exactly {true} from {derived} (n from {n})")
                 elif small and k != "n" and lo >= 1:
                     problems.add(f"{name} {k}: a small count (true {true}) shown to be in [{lo}, {hi}] from {n}")
+    return problems
+
+
+def test_complementary_counts_and_traits_sharing_samples(published, release, truth):
+    traits, _ = truth
+    got = _trait_counts(published, release)
+    binary = [e["name"] for e in json.loads(release["publish.json"])["traits"] if e["type"] == "binary"]
+    assert "rare_disease" in binary and "skipped trait" in binary
+    problems = complement_problems(got, traits, binary)
     assert not problems, "\n".join(sorted(problems))
+
+
+def test_the_attacks_catch_what_the_release_used_to_publish(rows, truth, cohort):
+    """The attacks are not blind: fed what publishing used to write — the scan's exact allele
+    frequency and p-values, and a withheld trait's n and controls — each recovers counts."""
+    from gwas.results.store import open_results
+
+    traits, per_row = truth
+    store = open_results(cohort.root).read(columns=["contig", "position", "trait", "allele_frequency", "neg_log10_p"])
+    exact = store.set_index(["trait", "contig", "position"])
+    parquet = rows[rows["source"] == "parquet"]
+    key = pd.MultiIndex.from_arrays([parquet["trait"], parquet["contig"], parquet["position"]])
+    old = parquet.assign(af=exact.loc[key, "allele_frequency"].to_numpy(), af_delta=0.0,
+                         nlp=exact.loc[key, "neg_log10_p"].to_numpy())
+    leaked, _ = af_attack(old, per_row)
+    assert len(leaked) > len(old) / 3
+    guesses, _ = df_attack(_linear_rows(old).query("trait == 'bmi'"), 4)
+    assert guesses == {traits["bmi"]["n"]} != {760}
+    got = {"rare_disease": defaultdict(set, n={800}, n_cases={None}, n_controls={795})}
+    assert "rare_disease n_cases: a small count (true 6) shown to be in [1, 7] from (798, 802)" in \
+        complement_problems(got, traits, ["rare_disease"])
 
 
 def test_differences_of_rounded_allele_counts(rows, truth):
