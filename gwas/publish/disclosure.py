@@ -31,7 +31,7 @@ What the standard errors say (not changed here): the variance of a binary trait'
 is about 1 / (n phi (1 - phi) 2f(1 - f)) (phi the case fraction), so the standard errors of many
 variants estimate the case count — but only roughly: genotype sampling, departures from
 Hardy-Weinberg, imputation and the covariates blur it (on the tests' simulated cohort the best
-such estimate misses by 4-15 cases, more than rounding does), and the traits it could matter for
+such estimate misses by 4-16 cases, more than rounding does), and the traits it could matter for
 (few cases) are withheld. Effect sizes, standard errors and confidence intervals are functions of
 the fit, not of counts, and are published as computed.
 
