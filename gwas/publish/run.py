@@ -170,11 +170,12 @@ def _md5(path: Path) -> str:
 
 
 def _trait_counts(entry: dict, rules: DisclosureRules) -> dict:
-    """A published trait's n, n_cases, n_controls as published (None when suppressed or not
-    applicable; see :func:`protect_trait_counts`)."""
+    """A published trait's n (and for a binary trait n_cases, n_controls) as published (None when
+    suppressed; see :func:`protect_trait_counts`)."""
     value = lambda k: -1 if entry.get(k) is None else entry[k]  # noqa: E731
     counts = protect_trait_counts(value("n"), value("n_cases"), value("n_controls"), rules)
-    return {k: int(v[0]) if math.isfinite(v[0]) else None for k, v in zip(("n", "n_cases", "n_controls"), counts)}
+    keys = ("n", "n_cases", "n_controls") if entry.get("type") == "binary" else ("n",)
+    return {k: int(v[0]) if math.isfinite(v[0]) else None for k, v in zip(keys, counts)}
 
 
 def publish(results: str | os.PathLike, out: str | os.PathLike, options: PublishOptions | None = None) -> PublishResult:
@@ -236,7 +237,7 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
         if "gwas-ssf" in options.formats:
             min_maf = (meta.get("config") or {}).get("min_maf")
             meta_args = dict(genome_build=build, date=date, software=software, covariates=covariates, min_maf=min_maf,
-                             counts={"n": info["n"], "n_cases": info["n_cases"], "n_controls": info["n_controls"]},
+                             counts={k: info.get(k) for k in ("n", "n_cases", "n_controls")},
                              notes=_notes(rules))
             written, left_out = ssf.write_ssf(folders["gwas-ssf"], stem, rows, entry, effect=options.effect,
                                               p_format=options.p_format, meta_args=meta_args)
