@@ -4,7 +4,9 @@ text, Parquet, Manhattan/QQ/PheWAS/regional plots (PNG + SVG) and an HTML report
 
 Disclosure control comes first: counts of 7 or fewer suppressed and the rest rounded to 5
 (NHS / OpenSAFELY practice), variants with possibly fewer than 8 minor-allele carriers and binary
-traits with fewer than 20 cases or controls withheld; disclosure/ lists what was withheld and why.
+traits with fewer than 20 cases or controls withheld; controls published as n - cases, allele
+frequencies from the rounded counts; disclosure/ lists the rules applied and what was withheld
+(variants counted by reason, never named).
 The output folder appears whole or not at all; on bad input nothing is written.
 """
 

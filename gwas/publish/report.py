@@ -18,8 +18,12 @@ def _table(header: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _count(value) -> str:
-    return "suppressed" if value is None else str(value)
+def _count(trait: dict, key: str) -> str:
+    """A published count, 'suppressed', or '' where it does not apply or the trait is withheld
+    (a withheld trait publishes no count)."""
+    if trait["withheld"] is not None or key not in trait or (key != "n" and trait.get("type") != "binary"):
+        return ""
+    return "suppressed" if trait[key] is None else str(trait[key])
 
 
 def write_report(path: Path, summary: dict, plots: dict[str, list[str]]) -> Path:
@@ -41,9 +45,8 @@ def write_report(path: Path, summary: dict, plots: dict[str, list[str]]) -> Path
              "<h2>Traits</h2>",
              _table(["trait", "category", "type", "test", "n", "cases", "controls", "variants published",
                      "λGC", "lead -log10 p", "status"],
-                    [[t["name"], t.get("category") or "other", t.get("type"), t.get("test"), _count(t["n"]),
-                      _count(t["n_cases"]) if t.get("type") == "binary" else "",
-                      _count(t["n_controls"]) if t.get("type") == "binary" else "",
+                    [[t["name"], t.get("category") or "other", t.get("type"), t.get("test"), _count(t, "n"),
+                      _count(t, "n_cases"), _count(t, "n_controls"),
                       t.get("variants_published", ""),
                       "" if t.get("lambda_gc") is None else f"{t['lambda_gc']:.3f}",
                       "" if t.get("lead_neg_log10_p") is None else f"{t['lead_neg_log10_p']:.2f}",
@@ -52,9 +55,12 @@ def write_report(path: Path, summary: dict, plots: dict[str, list[str]]) -> Path
              "<h2>Disclosure control</h2>"]
     rules = summary["disclosure"]["rules"]
     parts.append(f"<p class='note'>Counts of {rules['suppress_at_or_below']} or fewer are suppressed and the others "
-                 f"rounded to the nearest {rules['round_to']}; variants that may have fewer than "
-                 f"{rules['min_carriers']} minor-allele carriers are withheld; binary traits with fewer than "
-                 f"{rules['min_trait_cases']} cases or controls are withheld. Details: disclosure/.</p>")
+                 f"rounded to the nearest {rules['round_to']}; controls are n minus cases of the published counts, "
+                 "and both are suppressed when either is small; allele frequencies are the rounded allele count "
+                 "over twice the rounded called samples; variants that may have fewer than "
+                 f"{rules['min_carriers']} minor-allele carriers are withheld (counted, not named); traits with "
+                 f"fewer than {rules['min_trait_cases']} cases, controls or samples are withheld with no count. "
+                 "Every rule and its parameters: disclosure/disclosure.json.</p>")
     withheld = [[trait, reason, count] for trait, reasons in summary["disclosure"]["variants_withheld"].items()
                 for reason, count in reasons.items()]
     parts.append(_table(["trait", "variants withheld because", "variants"], withheld) if withheld

@@ -2,7 +2,8 @@
 
 :func:`publishable_rows` reads a trait from the results store and returns a pandas DataFrame of
 the rows that may leave the hub (disclosure rules of :mod:`gwas.publish.disclosure` applied,
-untested rows dropped), sorted by chromosome then position, with counts already protected, plus
+untested rows dropped), sorted by chromosome then position, with counts already protected and
+the numbers derived from counts replaced by their published values (:func:`protect_rows`), plus
 the withheld rows with their reason. The effect allele is ``alt``; ``beta`` is per copy of it.
 
 Text helpers format numbers the same way in every text format: 6 significant digits, and
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from gwas.assoc.results import ErrorCode
-from gwas.publish.disclosure import DisclosureRules, protect_counts, too_few_carriers
+from gwas.publish.disclosure import (INFO_DECIMALS, DisclosureRules, called_count, protect_counts,
+                                     protect_trait_counts, published_allele_frequency, published_neg_log10_p,
+                                     too_few_carriers)
 
 #: columns read from the results store
 READ_COLUMNS = ["variant_index", "contig", "position", "variant_id", "ref", "alt", "info", "n", "n_cases",
@@ -71,15 +74,48 @@ def withhold_reasons(frame: pd.DataFrame, rules: DisclosureRules) -> np.ndarray:
     return reason
 
 
-def publishable_rows(store, trait: str, rules: DisclosureRules) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(published rows, withheld rows with ``reason``) of one trait.
+def df_offset(entry: dict, metadata: dict) -> int:
+    """k + 1 of the linear test's n - k - 1 degrees of freedom: the trait's covariates (those the
+    scan kept, else the store's), the intercept and the genotype."""
+    covariates = entry.get("covariates")
+    if covariates is None:
+        covariates = metadata.get("covariates") or []
+    return len(covariates) + 2
 
-    Published rows carry ``chrom_code`` (0 when the contig has no GWAS-SSF code), ``n_pub``,
-    ``n_cases_pub``, ``n_controls_pub`` and ``allele_count_pub`` (protected counts, NaN when
-    suppressed) and are sorted by (chrom_code with 0 last, contig, position, variant_index).
+
+def protect_rows(rows: pd.DataFrame, rules: DisclosureRules, offset: int) -> pd.DataFrame:
+    """Add the published counts ``n_pub``, ``n_cases_pub``, ``n_controls_pub`` (controls = n -
+    cases of the published values, secondary suppression) and ``allele_count_pub``, and replace
+    the numbers derived from counts by their published values: ``allele_frequency`` from the
+    rounded allele count and rounded called samples, ``info`` to INFO_DECIMALS decimals,
+    ``neg_log10_p`` / ``p_value`` of linear rows with the published n (see
+    :mod:`gwas.publish.disclosure`). Call after the rules that need the exact values."""
+    n_pub, cases_pub, controls_pub = protect_trait_counts(rows["n"].to_numpy(), rows["n_cases"].to_numpy(),
+                                                          rows["n_controls"].to_numpy(), rules)
+    ac, af = rows["allele_count"].to_numpy(np.float64), rows["allele_frequency"].to_numpy(np.float64)
+    ac_pub = protect_counts(ac, rules)
+    beta, se = rows["beta"].to_numpy(np.float64), rows["standard_error"].to_numpy(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = beta / se
+    nlp = published_neg_log10_p(rows["test"].to_numpy(), t, rows["neg_log10_p"].to_numpy(), n_pub, offset)
+    return rows.assign(n_pub=n_pub, n_cases_pub=cases_pub, n_controls_pub=controls_pub, allele_count_pub=ac_pub,
+                       allele_frequency=published_allele_frequency(ac_pub, protect_counts(called_count(ac, af), rules)),
+                       info=np.round(rows["info"].to_numpy(np.float64), INFO_DECIMALS),
+                       neg_log10_p=nlp, p_value=10.0 ** -nlp)
+
+
+def publishable_rows(store, trait: str, rules: DisclosureRules, offset: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(published rows, withheld rows with ``reason``) of one trait; ``offset``: :func:`df_offset`.
+
+    Published rows carry ``chrom_code`` (0 when the contig has no GWAS-SSF code) and the published
+    values of :func:`protect_rows`, and are sorted by (chrom_code with 0 last, contig, position,
+    variant_index). Withheld rows are only ever counted (by reason), never named.
     """
     frame = store.read(traits=[trait], columns=READ_COLUMNS)
     reason = withhold_reasons(frame, rules)
+    frame = protect_rows(frame, rules, offset)
+    no_p = (reason == "") & ~(np.isfinite(frame["neg_log10_p"]) & np.isfinite(frame["allele_frequency"])).to_numpy()
+    reason[no_p] = "no p-value or frequency with the published counts"
     withheld = frame.loc[reason != "", ["contig", "position", "variant_id", "ref", "alt"]].assign(
         reason=reason[reason != ""])
     rows = frame.loc[reason == ""].copy()
@@ -88,8 +124,6 @@ def publishable_rows(store, trait: str, rules: DisclosureRules) -> tuple[pd.Data
     rows["_order"] = np.where(rows["chrom_code"] == 0, 99, rows["chrom_code"])
     rows = rows.sort_values(["_order", "contig", "position", "variant_index"], kind="mergesort")
     rows = rows.drop(columns=["_order"]).reset_index(drop=True)
-    for name in ("n", "n_cases", "n_controls", "allele_count"):
-        rows[f"{name}_pub"] = protect_counts(rows[name].to_numpy(), rules)
     return rows, withheld.reset_index(drop=True)
 
 

@@ -11,14 +11,15 @@ Output folder (appears whole or not at all: written to a temporary sibling, rena
     parquet/<trait>.parquet
     plots/<trait>.{manhattan,qq,regional}.{png,svg}  (not for PheWAS stores: few variants)
     plots/phewas-<variant>.{png,svg}  top variants (one per region) across the published traits
-    disclosure/disclosure.json        rules, traits withheld, rows withheld per trait and reason
-    disclosure/withheld_traits.tsv, withheld_variants.tsv.gz (rows left out for reasons other than
-                                      the carrier rule, which are only counted)
+    disclosure/disclosure.json        rules applied with their parameters, traits withheld, rows
+                                      withheld per trait and reason (counted, never named)
+    disclosure/withheld_traits.tsv    trait and reason (no count of a withheld trait anywhere)
 
 Every check of the input (store complete and of a readable version, metadata fields present,
 every published trait's files there, genome build known) happens before anything is written.
 ``<trait>`` is the trait name with characters other than letters, digits, '.', '_' and '-'
-replaced by '_' (publish.json maps names to files).
+replaced by '_' (publish.json maps names to files). No file names a local path: publish.json
+records where the results came from by job and software, not by folder.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from gwas.publish import FORMATS
-from gwas.publish.disclosure import DisclosureRules, disclosure_report, protect_counts, trait_decision
+from gwas.publish.disclosure import DisclosureRules, disclosure_report, protect_trait_counts, trait_decision
 from hubscan.errors import ConfigError, InputError, OutputError
 from hubscan.files import atomic_dir
 
@@ -168,10 +169,13 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def _protected(value, rules: DisclosureRules) -> int | None:
-    """A trait-level count as published (None when suppressed or not applicable)."""
-    v = protect_counts(np.array([-1 if value is None else value], dtype=np.float64), rules)[0]
-    return int(v) if math.isfinite(v) else None
+def _trait_counts(entry: dict, rules: DisclosureRules) -> dict:
+    """A published trait's n (and for a binary trait n_cases, n_controls) as published (None when
+    suppressed; see :func:`protect_trait_counts`)."""
+    value = lambda k: -1 if entry.get(k) is None else entry[k]  # noqa: E731
+    counts = protect_trait_counts(value("n"), value("n_cases"), value("n_controls"), rules)
+    keys = ("n", "n_cases", "n_controls") if entry.get("type") == "binary" else ("n",)
+    return {k: int(v[0]) if math.isfinite(v[0]) else None for k, v in zip(keys, counts)}
 
 
 def publish(results: str | os.PathLike, out: str | os.PathLike, options: PublishOptions | None = None) -> PublishResult:
@@ -197,7 +201,7 @@ def publish(results: str | os.PathLike, out: str | os.PathLike, options: Publish
 def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date) -> PublishResult:
     from gwas.publish import ssf, text
     from gwas.publish.report import write_report
-    from gwas.publish.rows import publishable_rows
+    from gwas.publish.rows import df_offset, publishable_rows
     from hubscan import __version__
 
     rules = options.rules
@@ -216,17 +220,16 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
         name = entry["name"]
         decision = trait_decision(entry, rules)
         info = {"name": name, "type": entry.get("type"), "test": entry.get("test"),
-                "category": entry.get("category"), "description": entry.get("description"),
-                "n": _protected(entry.get("n"), rules), "n_cases": _protected(entry.get("n_cases"), rules),
-                "n_controls": _protected(entry.get("n_controls"), rules), "withheld": decision, "files": []}
+                "category": entry.get("category"), "description": entry.get("description"), "withheld": decision}
         traits.append(info)
-        if decision:
+        if decision:  # a withheld trait publishes no count at all (its complement would give it back)
             log.info("trait %d/%d withheld: %s", k + 1, len(entries), decision)
             continue
+        info.update(_trait_counts(entry, rules), files=[])
         stem = file_stem(name, taken)
         binary = entry["type"] == "binary"
         try:
-            rows, withheld = publishable_rows(store, name, rules)
+            rows, withheld = publishable_rows(store, name, rules, df_offset(entry, meta))
         except (OSError, ValueError) as exc:  # pyarrow errors are ValueError / OSError subclasses
             raise InputError(f"{store.path}: result files of trait {name!r} cannot be read ({exc})") from None
         files = []
@@ -234,7 +237,7 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
         if "gwas-ssf" in options.formats:
             min_maf = (meta.get("config") or {}).get("min_maf")
             meta_args = dict(genome_build=build, date=date, software=software, covariates=covariates, min_maf=min_maf,
-                             counts={"n": info["n"], "n_cases": info["n_cases"], "n_controls": info["n_controls"]},
+                             counts={k: info.get(k) for k in ("n", "n_cases", "n_controls")},
                              notes=_notes(rules))
             written, left_out = ssf.write_ssf(folders["gwas-ssf"], stem, rows, entry, effect=options.effect,
                                               p_format=options.p_format, meta_args=meta_args)
@@ -264,9 +267,9 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
     if options.plots and len(published) >= 2 and options.phewas_variants:
         plots["PheWAS plots"] = _phewas(store, entries, published, leads, folders["plots"], options)
     report = disclosure_report(rules, traits, {t["name"]: t.get("variants_withheld", {}) for t in published})
-    _write_disclosure(folders["disclosure"], report, traits, withheld_rows)
+    _write_disclosure(folders["disclosure"], report, traits)
     summary = {"format": PUBLISH_FORMAT, "created_by": software, "genome_build": build, "date": date.isoformat(),
-               "source": {"results": str(store.path), "job": meta.get("job"), "created_by": meta.get("created_by"),
+               "source": {"job": meta.get("job"), "created_by": meta.get("created_by"),
                           "software": meta.get("software"), "n_variants": meta.get("n_variants"),
                           "covariates": covariates},
                "options": {**asdict(options), "formats": list(options.formats)},
@@ -284,7 +287,8 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
 
 def _notes(rules: DisclosureRules) -> str:
     return (f"Published with hubscan under disclosure control: counts of {rules.suppress_at_or_below} or fewer "
-            f"suppressed, others rounded to the nearest {rules.round_to}; variants with possibly fewer than "
+            f"suppressed, others rounded to the nearest {rules.round_to}; effect allele frequency = rounded "
+            f"allele count / (2 x rounded called samples); variants with possibly fewer than "
             f"{rules.min_carriers} minor-allele carriers withheld. Effect allele = ALT of the genotype data.")
 
 
@@ -311,7 +315,7 @@ def _phewas(store, entries, published, leads, folder, options) -> list[str]:
     import pyarrow.parquet as pq
 
     from gwas.publish.plots.phewas import phewas_plot
-    from gwas.publish.rows import READ_COLUMNS, withhold_reasons
+    from gwas.publish.rows import READ_COLUMNS, df_offset, protect_rows, withhold_reasons
 
     # strongest first, one variant per region (window): neighbours in LD would repeat the same signal
     candidates, chosen = [], []
@@ -329,6 +333,8 @@ def _phewas(store, entries, published, leads, folder, options) -> list[str]:
             table = pq.read_table(path, columns=READ_COLUMNS, filters=[("variant_index", "in", candidates)])
             frame = table.to_pandas()
             frame = frame[withhold_reasons(frame, options.rules) == ""]
+            frame = protect_rows(frame, options.rules, df_offset(by_name[t["name"]], store.metadata))
+            frame = frame[np.isfinite(frame["neg_log10_p"].to_numpy())]
             parts.append(frame.assign(trait=t["name"], category=by_name[t["name"]].get("category") or "other"))
     hits = pd.concat(parts, ignore_index=True)
     out = []
@@ -346,15 +352,10 @@ def _phewas(store, entries, published, leads, folder, options) -> list[str]:
     return out
 
 
-def _write_disclosure(folder: Path, report: dict, traits: list[dict], withheld_rows: list[pd.DataFrame]) -> None:
-    from gwas.publish.ssf import write_gzip
-
+def _write_disclosure(folder: Path, report: dict, traits: list[dict]) -> None:
+    """disclosure.json and withheld_traits.tsv. Withheld variants are counted by reason in
+    disclosure.json, never listed: naming a variant withheld as rare, monomorphic or not fitted
+    tells that few people (or everyone) in the cohort carry an allele."""
     (folder / "disclosure.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = ["trait\treason"] + [f"{t['name']}\t{t['withheld']}" for t in traits if t["withheld"]]
     (folder / "withheld_traits.tsv").write_text("\n".join(lines) + "\n")
-    columns = ["trait", "contig", "position", "variant_id", "ref", "alt", "scope", "reason"]
-    rows = pd.concat(withheld_rows, ignore_index=True)[columns] if withheld_rows else pd.DataFrame(columns=columns)
-    # variants withheld for too few carriers are counted in disclosure.json, never listed: naming
-    # them would tell that someone in the cohort carries a rare allele
-    rows = rows[~rows["reason"].str.contains("carriers", regex=False)]
-    write_gzip(folder / "withheld_variants.tsv.gz", rows.to_csv(sep="\t", index=False, lineterminator="\n"))

@@ -8,7 +8,8 @@ mandatory: ``chromosome`` (1-22, X = 23, Y = 24, MT = 25), ``base_pair_location`
 ``effect_allele`` (= the store's ALT), ``other_allele`` (REF), ``beta`` (per copy of the effect
 allele: trait units or log-odds) or ``odds_ratio`` (binary traits, ``effect="auto"``),
 ``standard_error`` (of beta / of log odds ratio), ``effect_allele_frequency`` (in the tested
-samples), ``p_value`` — or ``neg_log_10_p_value`` with ``p_format="neg-log10"``;
+samples, from the rounded counts: see :mod:`gwas.publish.disclosure`), ``p_value`` — or
+``neg_log_10_p_value`` with ``p_format="neg-log10"``;
 encouraged: ``variant_id`` (``<chromosome>_<position>_<other>_<effect>``), ``rsid`` (when the
 source id is one), ``n`` (disclosure-protected), ``info``, ``ci_lower``, ``ci_upper`` (95 %).
 

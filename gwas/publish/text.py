@@ -13,7 +13,9 @@ plink2 ``--glm`` style (``<trait>.glm.linear.gz`` / ``<trait>.glm.logistic.gz``,
     #CHROM POS ID REF ALT A1 A1_FREQ TEST OBS_CT BETA|OR SE|LOG(OR)_SE T_STAT|Z_STAT P ERRCODE
 
 A1 = ALT; OR = exp(beta) with LOG(OR)_SE the SE of beta; T_STAT / Z_STAT = beta / SE; P written
-exactly below 1e-308. OBS_CT / N are disclosure-protected counts (``NA`` when suppressed).
+exactly below 1e-308. OBS_CT / N are disclosure-protected counts (``NA`` when suppressed); A1FREQ /
+A1_FREQ the published frequency (rounded allele count / 2 x rounded called samples) and INFO to
+3 decimals (see :mod:`gwas.publish.disclosure`).
 
 Parquet (``<trait>.parquet``): typed columns, counts protected (null when suppressed).
 """

@@ -128,3 +128,12 @@ def test_spark_submit_job_entry_point(store, tmp_path):
                            "hg17"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "genome build 'hg17'" in proc.stderr
     _nothing_written(tmp_path)
+
+
+def test_cli_rounding_too_fine_for_the_threshold(store, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "hubscan.cli", "publish", str(store), "--out", str(tmp_path / "out"),
+                           "--round-to", "4"], capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "round_to 4 and suppress_at_or_below 7" in lines[0] and "round to more than 4" in lines[0]
+    _nothing_written(tmp_path)
