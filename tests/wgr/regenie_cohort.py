@@ -104,13 +104,19 @@ def step1(exe: str, data: dict, kind: str) -> Path:
     return root / f"fit_{kind}_pred.list"
 
 
-def step2(exe: str, data: dict, kind: str, out: str, extra: list[str]) -> dict[str, pd.DataFrame]:
-    """REGENIE step 2 with ``extra`` options; returns trait -> its .regenie table."""
+def step2(exe: str, data: dict, kind: str, out: str, extra: list[str], trait: str | None = None):
+    """REGENIE step 2 with ``extra`` options. With ``trait``, that trait alone (``--phenoCol``: its
+    own samples, as hubscan tests each trait; REGENIE run on several traits at once projects the
+    covariates over the union of their samples) and its .regenie table is returned; else every trait
+    of the file, as trait -> table."""
     root = data["root"]
     args = ["--step", "2", "--bed", "g", "--covarFile", "cov.txt", "--phenoFile", f"{kind}.txt",
             "--bsize", "500", "--out", out, *extra]
     if kind == "bt":
         args.append("--bt")
+    if trait:
+        args += ["--phenoCol", trait]
     run_regenie(exe, args, root)
-    traits = QT_TRAITS if kind == "qt" else BT_TRAITS
-    return {t: pd.read_csv(root / f"{out}_{t}.regenie", sep=r"\s+", comment="#", na_values=["NA"]) for t in traits}
+    traits = [trait] if trait else QT_TRAITS if kind == "qt" else BT_TRAITS
+    tables = {t: pd.read_csv(root / f"{out}_{t}.regenie", sep=r"\s+", comment="#", na_values=["NA"]) for t in traits}
+    return tables[trait] if trait else tables
