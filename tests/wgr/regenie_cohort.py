@@ -120,3 +120,35 @@ def step2(exe: str, data: dict, kind: str, out: str, extra: list[str], trait: st
     traits = [trait] if trait else QT_TRAITS if kind == "qt" else BT_TRAITS
     tables = {t: pd.read_csv(root / f"{out}_{t}.regenie", sep=r"\s+", comment="#", na_values=["NA"]) for t in traits}
     return tables[trait] if trait else tables
+
+
+_SESSION: dict = {}
+
+
+def session_cohort(tmp_path_factory) -> dict:
+    """The cohort and REGENIE's step 1 for both trait kinds, made once per test session (shared by
+    the modules that import it); step 2 runs are added on demand by :func:`regenie_step2`."""
+    if "data" not in _SESSION:
+        exe = regenie_binary()
+        data = simulate(tmp_path_factory.mktemp("wgr-regenie"))
+        data["exe"] = exe
+        data["pred_list"] = {kind: step1(exe, data, kind) for kind in ("qt", "bt")}
+        data["step2"] = {}
+        _SESSION["data"] = data
+    return _SESSION["data"]
+
+
+REGENIE_OPTIONS = {"linear": [], "score": [], "spa": ["--spa"], "firth-approx": ["--firth", "--approx"],
+                   "firth": ["--firth"]}
+
+
+def regenie_step2(data: dict, trait: str, test: str, with_pred: bool) -> pd.DataFrame:
+    """REGENIE step 2 of one trait (cached): ``test`` linear (quantitative), score, spa,
+    firth-approx or firth; with its step 1 (``--pred``) or ``--ignore-pred``."""
+    key = (trait, test, with_pred)
+    if key not in data["step2"]:
+        kind = "qt" if trait in QT_TRAITS else "bt"
+        pred = ["--pred", data["pred_list"][kind].name] if with_pred else ["--ignore-pred"]
+        data["step2"][key] = step2(data["exe"], data, kind, f"s2_{trait}_{test}_{int(with_pred)}",
+                                   REGENIE_OPTIONS[test] + pred, trait)
+    return data["step2"][key]
