@@ -84,13 +84,15 @@ def _open_text(path: Path):
 
 def read_prediction_list(path: str | os.PathLike, traits: Sequence[str], sample_ids: Sequence[str],
                          required: Mapping[str, np.ndarray] | None = None,
-                         family_ids: Sequence[str] | None = None) -> dict[str, LocoPredictions]:
+                         family_ids: Sequence[str] | None = None,
+                         optional: Sequence[str] = ()) -> dict[str, LocoPredictions]:
     """Read a ``_pred.list`` and the .loco file of each of ``traits`` (the run's traits).
 
     ``sample_ids`` the run's samples (IID) in the run's order; ``required[trait]`` (samples,) bool:
     the samples that must have a prediction for that trait (default: all). Returns trait ->
     :class:`LocoPredictions` aligned to ``sample_ids`` (NaN where a sample is absent and not
-    required). Every trait of the list must be in ``traits`` and every one of ``traits`` in the list.
+    required). Every trait of the list must be in ``traits`` and every one of ``traits`` in the list
+    but those of ``optional`` (traits of the run that will not be tested), which are not read.
     """
     path = Path(path)
     if not path.is_file():
@@ -113,11 +115,11 @@ def read_prediction_list(path: str | os.PathLike, traits: Sequence[str], sample_
     if unknown:
         raise InputError(f"{path}: trait(s) {', '.join(unknown[:5])} not in this run "
                          f"(the run tests {', '.join(list(traits)[:5])}{' ...' if len(traits) > 5 else ''})")
-    absent = [t for t in traits if t not in entries]
+    absent = [t for t in traits if t not in entries and t not in set(optional)]
     if absent:
         raise InputError(f"{path}: no prediction for trait(s) {', '.join(absent[:5])}")
     return {t: read_loco(entries[t], t, sample_ids, None if required is None else required.get(t), family_ids)
-            for t in traits}
+            for t in traits if t not in set(optional)}
 
 
 def _token_index(tokens: list[str], sample_ids: Sequence[str], family_ids: Sequence[str] | None,
