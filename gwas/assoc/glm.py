@@ -262,7 +262,8 @@ def _offsets(offset, traits: np.ndarray) -> np.ndarray | None:
     bad = ~np.isfinite(off) & ~np.isnan(traits)
     if bad.any():
         sample, trait = (int(x[0]) for x in np.nonzero(bad))
-        raise InputError(f"offset of trait {trait} is missing or not finite at sample {sample}, where the trait is present")
+        raise InputError(f"offset of trait {trait} is missing or not finite at sample {sample}, "
+                         "where the trait is present")
     return off
 
 

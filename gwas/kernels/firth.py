@@ -117,7 +117,8 @@ def _buffers(p, n):
 @numba.njit(cache=True)
 def firth_fit(X, y, b0, n_free, max_iter, tol, offset=None):
     """One Firth-penalized logistic fit of the first ``n_free`` coefficients (the rest stay at b0),
-    X (samples, p), linear predictor X b + ``offset`` (samples, or None). Returns (b, penalized log-likelihood, iterations, converged, exploded)."""
+    X (samples, p), linear predictor X b + ``offset`` (samples, or None). Returns (b, penalized
+    log-likelihood, iterations, converged, exploded)."""
     Xt = np.ascontiguousarray(X.T)
     b = b0.astype(np.float64)
     mu, w, work, z, h, info, low, score, step = _buffers(X.shape[1], X.shape[0])
