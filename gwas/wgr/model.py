@@ -5,10 +5,11 @@ Conventions (those of REGENIE v4, so that predictions agree with its ``.loco`` f
 
 * Covariates: an orthonormal basis ``Q`` of [1, covariates] over the analysed samples (eigenvectors
   of X'X with eigenvalues above ``1e-15 x`` the largest; ``ncov`` = its rank).
-* Traits: centred on the mean of their observed values; a quantitative trait's missing values are
-  then 0 (mean-imputed: with several traits REGENIE keeps those samples, with one trait the caller
-  leaves them out), a binary trait's missing values are masked (``mask`` False: 0 and left out of
-  every sum). Residualised on ``Q`` and scaled to ``‖r‖² = Neff − ncov``.
+* Traits: a quantitative trait is centred on the mean of its observed values and its missing values
+  are then 0 (mean-imputed: with several traits REGENIE keeps those samples, with one trait the
+  caller leaves them out); a binary trait stays 0/1 and its missing values are masked (``mask``
+  False: 0 and left out of every sum). Residualised on ``Q`` (residuals of masked samples set to 0)
+  and scaled to ``‖r‖² = Neff − ncov``.
 * Genotypes: per block, missing calls mean-imputed, residualised on ``Q`` and scaled to
   ``‖g‖² = n − ncov``. The sign of a genotype (which allele is counted) does not change predictions.
 * Level 0: K folds of consecutive samples (``n // K`` each, the last takes the rest); in each
@@ -67,14 +68,20 @@ class Traits:
     converged: np.ndarray = field(default=None)   # (T,) null logistic fit converged
 
 
-def prepare_traits(values: np.ndarray, binary: np.ndarray, basis: np.ndarray) -> Traits:
-    """:class:`Traits` from ``values`` (n, T) with NaN missing; ``binary`` (T,) bool. A trait whose
-    scale after covariates is below :data:`NUMTOL` has ``scale`` < NUMTOL (the caller refuses it)."""
+def prepare_traits(values: np.ndarray, binary: np.ndarray, basis: np.ndarray,
+                   means: np.ndarray | None = None) -> Traits:
+    """:class:`Traits` from ``values`` (n, T) with NaN missing; ``binary`` (T,) bool; ``means`` (T,)
+    the values' means used to centre them (default over ``values``; REGENIE takes them over every
+    phenotyped sample, also those later left out for a missing covariate: with masked or imputed
+    samples the centre is not absorbed by the intercept). A trait whose scale after covariates is
+    below :data:`NUMTOL` has ``scale`` < NUMTOL (the caller refuses it)."""
     observed = np.isfinite(values)
     mask = np.where(binary[None, :], observed, True)
-    filled = np.where(observed, values, 0.0)
-    counts = observed.sum(axis=0)
-    means = filled.sum(axis=0) / np.maximum(counts, 1)
+    if means is None:
+        means = np.where(observed, values, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
+    # binary traits enter the residualisation as 0/1 with 0 where masked, uncentred (checked against
+    # REGENIE v4.1.2's level-0 predictions: with masked samples the centre is not absorbed)
+    means = np.where(binary, 0.0, means)
     y0 = np.where(observed, values - means, 0.0)
     resid = y0 - (basis @ (basis.T @ y0)) * mask
     neff = mask.sum(axis=0).astype(np.float64)

@@ -104,7 +104,9 @@ def prepare(cfg: WgrConfig, store: GenotypeStore):
         raise InputError("no analysed sample has both a tested trait and every covariate")
     binary = np.array([inputs.trait_types[t] == BINARY for t in columns])
     basis = model.covariate_basis(inputs.covariates[analysed])
-    traits = model.prepare_traits(values[analysed], binary, basis)
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(values, axis=0)            # over every phenotyped sample, as REGENIE
+    traits = model.prepare_traits(values[analysed], binary, basis, means)
     names = [inputs.trait_names[t] for t in columns]
     flat = [names[t] for t in np.flatnonzero(traits.scale < model.NUMTOL)]
     if flat:
@@ -183,7 +185,9 @@ def run_wgr(cfg: WgrConfig, spark=None) -> WgrResult:
         return WgrResult(out, pred_list if pred_list.is_file() else None, meta["n_samples"], meta["n_variants"],
                          meta["n_blocks"], meta["traits"], 0)
     (out / LEVEL0_DIR).mkdir(exist_ok=True)
-    pending = [b for b in blocks if not tracker.is_done(b[0])]
+    # a block is done when its marker and its spilled predictions exist (a run that stopped after
+    # removing the spills but before _SUCCESS recomputes them)
+    pending = [b for b in blocks if not (tracker.is_done(b[0]) and (out / LEVEL0_DIR / f"{b[0]}.npy").is_file())]
     n = len(level0.rows)
     log.info("wgr: %d samples x %d variants in %d blocks (%d to run), %d traits, %s", n, len(index), len(blocks),
              len(pending), len(names), "leave-one-out CV" if level0.bounds is None else f"{cfg.cv_folds}-fold CV")
@@ -192,7 +196,7 @@ def run_wgr(cfg: WgrConfig, spark=None) -> WgrResult:
         _run_on_spark(spark, pending, str(out), tracker_args, store_path, level0)
     elif pending:
         _run_in_threads(pending, str(out), tracker_args, store_path, level0)
-    missing = tracker.pending([b[0] for b in blocks])
+    missing = [b[0] for b in blocks if not (out / LEVEL0_DIR / f"{b[0]}.npy").is_file()]
     if missing:
         raise InputError(f"{out}: level-0 blocks {', '.join(missing[:5])} did not finish")
 
