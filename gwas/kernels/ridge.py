@@ -32,6 +32,21 @@ def ridge_path(a: np.ndarray, b: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ljk->lik", v, scaled, optimize=True)
 
 
+def ridge_path_cholesky(a: np.ndarray, b: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+    """:func:`ridge_path` by one Cholesky factorisation per ``λ`` (p³/3 flops each against about
+    9p³ for the eigendecomposition: faster for the few ``λ`` of a level-0 grid); ``a`` is not
+    modified."""
+    out = np.empty((len(lambdas), a.shape[0], b.shape[1]))
+    work = np.array(a, dtype=np.float64, order="F")
+    diag = np.diag(a).copy()
+    idx = np.diag_indices_from(work)
+    for j, lam in enumerate(lambdas):
+        work[idx] = diag + lam
+        factor = scipy.linalg.cho_factor(work, lower=True, overwrite_a=False, check_finite=False)
+        out[j] = scipy.linalg.cho_solve(factor, b, check_finite=False)
+    return out
+
+
 def ridge_path_reference(a: np.ndarray, b: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
     """:func:`ridge_path` by one linear solve per ``λ``."""
     eye = np.eye(a.shape[0])

@@ -29,8 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg
 
-from gwas.kernels.ridge import eigh, loo_ridge, ridge_path
+from gwas.kernels.ridge import eigh, loo_ridge, ridge_path, ridge_path_cholesky
 
 #: REGENIE's default heritability grids of level 0 and level 1
 DEFAULT_H2 = (0.01, 0.25, 0.5, 0.75, 0.99)
@@ -172,7 +173,7 @@ def level0_block(g: np.ndarray, traits: Traits, lambdas: np.ndarray, bounds: np.
         gy = [g[:, a:b] @ y[a:b] for a, b in parts]
         gg_all, gy_all = sum(gg), sum(gy)
         for (a, b), gg_f, gy_f in zip(parts, gg, gy):
-            beta = ridge_path(gg_all - gg_f, gy_all - gy_f, lambdas)  # (L, b, T)
+            beta = ridge_path_cholesky(gg_all - gg_f, gy_all - gy_f, lambdas)  # (L, b, T)
             p = g[:, a:b].T @ beta.transpose(1, 0, 2).reshape(g.shape[0], n_lam * n_traits)
             pred[:, a:b, :] = p.reshape(b - a, n_lam, n_traits).transpose(2, 0, 1)
     return scale_level0(pred, traits.mask, traits.neff)
@@ -272,13 +273,15 @@ def _weights(eta_lin, offset, mask, eps):
 
 def _ridge_logistic(x, y, offset, mask, tau, beta0):
     """IRLS of the ridge logistic regression (penalty τ‖β‖²/2) from ``beta0``: (β, converged)."""
-    eye = np.eye(x.shape[1])
     beta = beta0
     for it in range(1, RIDGE_LOGISTIC_ITER + 1):
         eta, p, w = _weights(x @ beta, offset, mask, RIDGE_LOGISTIC_EPS)
         z = np.where(mask, (eta - offset) + (y - p) / w, 0.0)
-        xw = x.T * w[None, :]
-        new = np.linalg.solve(xw @ x + tau * eye, xw @ z)
+        xs = x * np.sqrt(w)[:, None]
+        h = xs.T @ xs                     # X'WX by a symmetric rank-k update
+        h[np.diag_indices_from(h)] += tau
+        new = scipy.linalg.cho_solve(scipy.linalg.cho_factor(h, lower=True, check_finite=False),
+                                     x.T @ (w * z), check_finite=False)
         _, p, _ = _weights(x @ new, offset, mask, RIDGE_LOGISTIC_EPS)
         score = x.T @ np.where(mask, y - p, 0.0) - tau * new
         beta = new
@@ -327,15 +330,17 @@ def level1_binary(x: np.ndarray, y: np.ndarray, offset: np.ndarray, mask: np.nda
 
 def _level1_binary_loo(x, y, offset, mask, neff, taus, column_chrom, n_chrom) -> Level1Fit:
     n, p_cols = x.shape
-    eye = np.eye(p_cols)
     loss = np.zeros(len(taus))
     beta = np.zeros(p_cols)
 
     def loo_betas(beta, tau):
         _, p, w = _weights(x @ beta, offset, mask, RIDGE_LOGISTIC_EPS)
-        h = (x.T * w[None, :]) @ x + tau * eye
-        v1 = np.linalg.solve(h, x.T)                                   # (P, n)
-        v2 = np.einsum("np,pn->n", x, v1) * w
+        xs = x * np.sqrt(w)[:, None]
+        h = xs.T @ xs
+        h[np.diag_indices_from(h)] += tau
+        v1 = scipy.linalg.cho_solve(scipy.linalg.cho_factor(h, lower=True, check_finite=False), x.T,
+                                    check_finite=False)                # (P, n)
+        v2 = (x * v1.T).sum(axis=1) * w
         return beta[None, :] - (v1 * ((y - p) / (1 - v2))[None, :]).T  # (n, P)
 
     for j, tau in enumerate(taus):

@@ -4,16 +4,19 @@ a linear solve differ by rounding in the condition number (< 1e3 here) times mac
 
 import numpy as np
 
-from gwas.kernels.ridge import loo_ridge, loo_ridge_reference, ridge_path, ridge_path_reference
+from gwas.kernels.ridge import (loo_ridge, loo_ridge_reference, ridge_path, ridge_path_cholesky,
+                                ridge_path_reference)
 from gwas.wgr.model import fold_bounds, ridge_grid, scale_level0
 
 
-def test_ridge_path_equals_one_solve_per_lambda():
+def test_ridge_paths_equal_one_solve_per_lambda():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(60, 12))
     a, b = x.T @ x, x.T @ rng.normal(size=(60, 3))
     lambdas = ridge_grid([0.01, 0.25, 0.5, 0.75, 0.99], 12)
-    np.testing.assert_allclose(ridge_path(a, b, lambdas), ridge_path_reference(a, b, lambdas), rtol=1e-9, atol=1e-12)
+    expected = ridge_path_reference(a, b, lambdas)
+    np.testing.assert_allclose(ridge_path(a, b, lambdas), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ridge_path_cholesky(a, b, lambdas), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_loo_ridge_equals_refitting_without_each_row():
