@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -130,6 +132,19 @@ def agreement(hub_list: Path, reg_list: Path, traits: list[str], sample_ids: lis
     return worst
 
 
+def prepare(root: Path, n: int, m: int, chromosomes: int) -> None:
+    """The store, its .bed and the phenotype and covariate files in ``root`` (kept when present)."""
+    from gwas.qc.from_store import store_to_plink
+
+    root.mkdir(parents=True, exist_ok=True)
+    store = root / "store"
+    if not (store / "_SUCCESS").is_file():
+        np.save(root / "score.npy", make_store(store, n, m, chromosomes))
+    make_inputs(root, n, np.load(root / "score.npy"))
+    if not (root / "geno.bed").is_file():
+        store_to_plink(store, root / "geno")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=5000)
@@ -137,37 +152,41 @@ def main() -> None:
     parser.add_argument("--chromosomes", type=int, default=10)
     parser.add_argument("--cases", default="qt1,qt20,bt5", help="comma-separated subset of qt1,qt20,bt5")
     parser.add_argument("--workdir", type=Path, help="keep the data and outputs here (default: a temporary folder)")
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare_only:         # child process: the data (keeps the measuring parent small)
+        prepare(args.workdir, args.samples, args.variants, args.chromosomes)
+        return
     if not REGENIE.is_file():
         raise SystemExit(f"REGENIE not found at {REGENIE} (set $REGENIE)")
-    from gwas.qc.from_store import store_to_plink
-    from gwas.store.reader import GenotypeStore
 
     with tempfile.TemporaryDirectory(prefix="bench-wgr-") as tmp:
         root = args.workdir or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         store = root / "store"
-        if not (store / "_SUCCESS").is_file():
-            print(f"data: {args.samples} samples x {args.variants} variants on {args.chromosomes} chromosomes ...",
-                  flush=True)
-            score = make_store(store, args.samples, args.variants, args.chromosomes)
-            np.save(root / "score.npy", score)
-        files = make_inputs(root, args.samples, np.load(root / "score.npy"))
+        print(f"data: {args.samples} samples x {args.variants} variants on {args.chromosomes} chromosomes ...",
+              flush=True)
+        subprocess.run([sys.executable, __file__, "--prepare-only", "--workdir", str(root), "--samples",
+                        str(args.samples), "--variants", str(args.variants), "--chromosomes", str(args.chromosomes)],
+                       check=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        files = {k: root / f"{k}.txt" for k in ("qt", "bt", "cov")}
         bed = root / "geno.bed"
-        if not bed.is_file():
-            store_to_plink(store, root / "geno")
-        ids = GenotypeStore(store).sample_ids.tolist()
+        ids = [ln.split()[1] for ln in (root / "geno.fam").read_text().splitlines()]
         cases = {"qt1": ("qt", ["q1"], False), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], False),
                  "bt5": ("bt", [f"b{t + 1}" for t in range(5)], True)}
         env_hub = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache"))}
         env_reg = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        for old in root.glob("hub-*"):
+            shutil.rmtree(old)
+        for old in [*root.glob("reg-*"), root / "warm"]:
+            shutil.rmtree(old, ignore_errors=True)
         # compile hubscan's kernels once, untimed (an installed hubscan compiles on first use)
         run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)[:-2]
                      + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env_hub)
         print(f"\n{args.samples:,} samples x {args.variants:,} variants, {args.chromosomes} chromosomes, "
               f"{N_COVARIATES} covariates, --bsize {BSIZE}, 2 threads; load {load():.1f} at start")
-        print(f"{'case':<6} {'tool':<8} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9} {'speed-up':>9}")
+        print(f"{'case':<6} {'tool':<8} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  speed-up (wall, CPU)")
         for name in args.cases.split(","):
             kind, traits, binary = cases[name]
             hub = run_measured(hubscan_cmd(store, files[kind], files["cov"], traits, root / f"hub-{name}", binary),
@@ -176,8 +195,8 @@ def main() -> None:
             reg = run_measured(regenie_cmd(bed, files[kind], files["cov"], traits, root / f"reg-{name}" / "fit",
                                            binary), env=env_reg, cwd=root)
             r = agreement(root / f"hub-{name}" / "wgr_pred.list", root / f"reg-{name}" / "fit_pred.list", traits, ids)
-            print(f"{name:<6} {'hubscan':<8} {hub.wall:>8.1f} {hub.cpu:>8.1f} {hub.peak_mib:>9.0f} "
-                  f"{reg.wall / hub.wall:>8.1f}x")
+            print(f"{name:<6} {'hubscan':<8} {hub.wall:>8.1f} {hub.cpu:>8.1f} {hub.peak_mib:>9.0f}  "
+                  f"{reg.wall / hub.wall:.1f}x, {reg.cpu / hub.cpu:.1f}x")
             print(f"{'':<6} {'REGENIE':<8} {reg.wall:>8.1f} {reg.cpu:>8.1f} {reg.peak_mib:>9.0f}   "
                   f"(lowest LOCO correlation {r:.6f})", flush=True)
         print(f"load {load():.1f} at end")

@@ -52,9 +52,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cv", type=int, help="folds of the cross-validation (default 5)")
     parser.add_argument("--loocv", action="store_true",
                         help="leave-one-out cross-validation (default for binary traits under 5,000 samples)")
-    parser.add_argument("--setl0", type=float, nargs="+", metavar="H2",
-                        help="level-0 ridge grid as heritabilities (default 0.01 0.25 0.5 0.75 0.99)")
-    parser.add_argument("--setl1", type=float, nargs="+", metavar="H2", help="level-1 ridge grid (same default)")
+    parser.add_argument("--setl0", type=_heritabilities, nargs="+", metavar="H2",
+                        help="level-0 ridge grid as heritabilities, space- or comma-separated "
+                             "(default 0.01 0.25 0.5 0.75 0.99)")
+    parser.add_argument("--setl1", type=_heritabilities, nargs="+", metavar="H2", help="level-1 ridge grid (same default)")
     parser.add_argument("--prefix", help="prediction file prefix in the output folder (default wgr)")
     add_output(parser, "output folder (rerun with the same configuration to resume)")
     for action in parser._actions:
@@ -66,6 +67,15 @@ def add_arguments(parser) -> None:
                              "always Spark under spark-submit)")
 
 
+def _heritabilities(text: str) -> list[float]:
+    import argparse
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected heritabilities such as 0.1,0.5,0.9, got {text!r}") from None
+
+
 def config_from_args(args):
     from gwas.wgr.config import load_config
 
@@ -75,6 +85,8 @@ def config_from_args(args):
                  "bsize", "cv", "loocv", "setl0", "setl1", "prefix", "out"):
         value = getattr(args, dest)
         if value is not None and value != [] and value is not False:
+            if dest in ("setl0", "setl1"):
+                value = [h for group in value for h in group]
             overrides[_FLAG_KEYS.get(dest, dest)] = str(value) if dest == "out" else value
     if args.covariate_names:
         overrides["covariate_names"] = [c.strip() for c in args.covariate_names.split(",") if c.strip()]

@@ -6,12 +6,12 @@ printed and must stay below 1e-4: REGENIE writes 6 significant digits (<= 5e-6 r
 and both compute the same arithmetic in another summation order (~1e-12)."""
 
 import numpy as np
-import pytest
 
 from gwas.store.reader import GenotypeStore
 from gwas.wgr.config import validate
 from gwas.wgr.predictions import read_prediction_list
 from gwas.wgr.run import run_wgr
+from hubscan.cli import main
 from tests.wgr.step1_cohort import MIN_MAF, regenie, run_regenie, wgr_cohort, wgr_plink  # noqa: F401 - fixtures
 
 BSIZE = 200            # 2,6xx step-1 variants: 14 blocks over chromosomes 20-22
@@ -75,11 +75,14 @@ def test_binary_traits(wgr_cohort, wgr_plink, regenie, tmp_path):
     _compare(wgr_cohort, res.pred_list, theirs, ["t2d", "cad"])
 
 
-@pytest.mark.parametrize("folds", [3])
-def test_fold_count_option(wgr_cohort, wgr_plink, regenie, tmp_path, folds):
-    res = _hubscan(wgr_cohort, tmp_path / "hubscan", ["ldl"], cv_folds=folds, l1_h2=[0.2, 0.6])
+def test_command_line_with_regenie_option_names(wgr_cohort, wgr_plink, regenie, tmp_path):
+    # `hubscan wgr` with REGENIE's option names: --cv, --setl1 (comma-separated), --bsize, --extract
+    out = tmp_path / "hubscan"
+    assert main(["wgr", "--genotype-store", str(wgr_cohort["store"]), "--phenotypes", str(wgr_cohort["pheno"]),
+                 "--covariate", str(wgr_cohort["cov"]), "--trait", "ldl", "--extract", str(wgr_plink["extract"]),
+                 "--bsize", str(BSIZE), "--cv", "3", "--setl1", "0.2,0.6", "--out", str(out)]) == 0
     theirs = run_regenie(regenie, tmp_path / "regenie" / "fit", "--bed", str(wgr_plink["bed"]), "--extract",
                          str(wgr_plink["extract"]), "--phenoFile", str(wgr_cohort["pheno"]), "--phenoColList", "ldl",
-                         "--covarFile", str(wgr_cohort["cov"]), "--bsize", str(BSIZE), "--cv", str(folds),
+                         "--covarFile", str(wgr_cohort["cov"]), "--bsize", str(BSIZE), "--cv", "3",
                          "--setl1", "0.2,0.6")
-    _compare(wgr_cohort, res.pred_list, theirs, ["ldl"])
+    _compare(wgr_cohort, out / "wgr_pred.list", theirs, ["ldl"])
