@@ -29,7 +29,7 @@ def ridge_path(a: np.ndarray, b: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
     d, v = eigh(a)
     w = v.T @ b                                                      # (p, k)
     scaled = w[None, :, :] / (d[None, :, None] + np.asarray(lambdas)[:, None, None])   # (L, p, k)
-    return np.einsum("ij,ljk->lik", v, scaled, optimize=True)
+    return v @ scaled
 
 
 def ridge_path_cholesky(a: np.ndarray, b: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
@@ -62,7 +62,8 @@ def loo_ridge(x: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
     w = v.T @ (x.T @ y)                                              # (p, k)
     inv = 1.0 / (d[:, None] + np.asarray(lambdas)[None, :])          # (p, L)
     h = (z * z) @ inv                                                # (n, L) leverages
-    fitted = np.einsum("np,pk,pl->nkl", z, w, inv, optimize=True)    # x'ᵢβ(λ)
+    k, n_lam = w.shape[1], inv.shape[1]
+    fitted = (z @ (w[:, :, None] * inv[:, None, :]).reshape(len(d), k * n_lam)).reshape(len(z), k, n_lam)  # x'ᵢβ(λ)
     return (fitted - h[:, None, :] * y[:, :, None]) / (1.0 - h[:, None, :])
 
 
