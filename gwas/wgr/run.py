@@ -88,7 +88,10 @@ def _select_traits(cfg: WgrConfig, inputs) -> tuple[list[int], list[dict]]:
         if quantitative:
             raise ConfigError(f"--bt: trait(s) {', '.join(quantitative[:5])} are not binary (0/1, or 1/2 with "
                               "--phenotype-coding 12)")
-    info = [dict(e) for e in inputs.trait_info]
+    # the scans' per-trait entries, without what only a scan decides (its test, per-trait covariates):
+    # step 1 uses one covariate basis for every trait, as REGENIE
+    info = [{k: v for k, v in e.items() if k not in ("model", "test", "covariates", "covariates_dropped")}
+            for e in inputs.trait_info]
     return columns, info
 
 
@@ -241,8 +244,8 @@ def level1(cfg: WgrConfig, out: Path, blocks, contigs: list[str], level0: Level0
         x = np.concatenate([np.asarray(s[t]) for s in spills], axis=1)       # (n, blocks x L)
         binary = bool(traits.binary[t])
         taus = model.ridge_grid(cfg.l1_h2, x.shape[1], binary)
-        row = {"name": name, "wgr_type": "binary" if binary else "quantitative", "n_wgr": int(traits.neff[t]),
-               "level1_h2": cfg.l1_h2}
+        # n_fit: samples in the trait's fits (a quantitative trait's mean-imputed samples included)
+        row = {"name": name, "n_fit": int(traits.neff[t]), "level1_h2": cfg.l1_h2}
         if binary and not traits.converged[t]:
             fit = model.Level1Fit(np.zeros((x.shape[0], len(chrom_names))), -1, np.zeros(len(taus)), False)
         elif binary:

@@ -35,7 +35,7 @@ def threads_run(wgr_cohort, tmp_path_factory):
 def test_wgr_json_and_prediction_list(wgr_cohort, threads_run):
     meta = json.loads((threads_run.out / "wgr.json").read_text())
     assert meta["n_blocks"] == threads_run.n_blocks == 10 and meta["cross_validation"] == "loocv"  # binary, n < 5,000
-    assert [t["status"] for t in meta["traits"]] == ["ok"] * 3 and meta["traits"][2]["wgr_type"] == "binary"
+    assert [t["status"] for t in meta["traits"]] == ["ok"] * 3 and meta["traits"][2]["type"] == "binary"
     assert str(wgr_cohort["pheno"]) in meta["inputs"] and len(meta["inputs"][str(wgr_cohort["pheno"])]["sha256"]) == 64
     assert meta["config"]["block_size"] == 300 and meta["level0_ridge"] == pytest.approx(
         model.ridge_grid(model.DEFAULT_H2, threads_run.n_variants).tolist())
