@@ -82,6 +82,7 @@ def run_paths(run_dir: str | os.PathLike) -> dict[str, Path]:
         "java_tmp": run_dir / "_spark" / "tmp",
         "warehouse": run_dir / "_spark" / "warehouse",
         "hail_tmp": run_dir / "_spark" / "hail-tmp",
+        "worker": run_dir / "_spark" / "work",     # local-cluster executors' working folders
         "logs": run_dir / "_logs",
     }
 
@@ -172,6 +173,9 @@ def spark_session(run_dir: str | os.PathLike, properties_file: str | os.PathLike
             import pyspark
 
             os.environ.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
+            # and its workers keep each executor's folder (stdout, stderr) in $SPARK_HOME/work, i.e.
+            # inside the virtual environment, unless told otherwise: keep them with the run's scratch
+            os.environ.setdefault("SPARK_WORKER_DIR", str(run_paths(run_dir)["worker"]))
     props.update(overrides or {})
 
     conf = SparkConf(loadDefaults=False).setAll(list(props.items()))
@@ -201,7 +205,7 @@ def stop_spark(run_dir: str | os.PathLike | None = None) -> None:
         active.stop()
     if run_dir is not None:
         paths = run_paths(run_dir)
-        for key in ("scratch", "java_tmp", "warehouse", "hail_tmp"):
+        for key in ("scratch", "java_tmp", "warehouse", "hail_tmp", "worker"):
             shutil.rmtree(paths[key], ignore_errors=True)
         spark_root = paths["scratch"].parent
         if spark_root.exists() and not any(spark_root.iterdir()):
@@ -210,16 +214,18 @@ def stop_spark(run_dir: str | os.PathLike | None = None) -> None:
 
 def spark_for_run(run_dir: str | os.PathLike, properties_file: str | os.PathLike | None = None,
                   overrides: dict[str, str] | None = None, with_hail: bool = False):
-    """Context manager for commands: the run's SparkSession, stopped (and its scratch removed) at
-    the end only if this call started it; a notebook's, test's or spark-submit's session is left
-    running for its owner."""
+    """Context manager for commands: the run's SparkSession, stopped (and its scratch under
+    ``run_dir/_spark`` removed) at the end if this call started it, as it does in a ``hubscan``
+    command or a spark-submit job (whose JVM spark-submit started, but whose session the job owns:
+    stopping it before Python exits lets executors end quietly); a notebook's or test's session is
+    left running for its owner."""
     import contextlib
 
     from pyspark.sql import SparkSession
 
     @contextlib.contextmanager
     def session():
-        started_here = SparkSession.getActiveSession() is None and not under_spark_submit()
+        started_here = SparkSession.getActiveSession() is None
         spark = spark_session(run_dir, properties_file, overrides, with_hail=with_hail)
         try:
             yield spark
