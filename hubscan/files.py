@@ -33,7 +33,7 @@ def check_output_dir(path: str | os.PathLike) -> Path:
             with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
                 pass
         elif not first.parent.is_dir():
-            raise OutputError(f"output folder {out} cannot be created: {first.parent} is not a folder")
+            raise OutputError(f"output folder {out} is not writable: {first.parent} is not a folder")
         else:
             os.mkdir(first)
             os.rmdir(first)
