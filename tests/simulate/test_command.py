@@ -55,13 +55,13 @@ def test_spark_submit_with_local_conf_gives_the_same_bytes(serial_cohort, tmp_pa
     out = tmp_path / "submitted"
     result = subprocess.run(
         [str(spark_submit), "--properties-file", "spark-conf/local.conf", "--master", "local[2]",
-         "--driver-memory", "2g", "jobs/simulate.py", "--out", str(out), *TINY],
+         "--driver-memory", "2g", "jobs/simulate.py", "--out", str(out), *TINY, "--spark"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"cohort: {out}" in result.stdout
     assert _digests(out) == _digests(serial_cohort)
     assert not (PROJECT_ROOT / "spark-warehouse").exists() and not (PROJECT_ROOT / "metastore_db").exists()
-    # the job stops its session before Python exits: scratch removed, a quiet end
+    # the job stops its session before Python exits: scratch removed, logs kept, a quiet end
     assert not (out / "_spark").exists() and (out / "_logs").is_dir()
     assert "ERROR" not in result.stderr and "Exception" not in result.stderr, result.stderr[-3000:]
 
