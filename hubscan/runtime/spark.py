@@ -82,7 +82,6 @@ def run_paths(run_dir: str | os.PathLike) -> dict[str, Path]:
         "java_tmp": run_dir / "_spark" / "tmp",
         "warehouse": run_dir / "_spark" / "warehouse",
         "hail_tmp": run_dir / "_spark" / "hail-tmp",
-        "worker": run_dir / "_spark" / "work",     # local-cluster executors' working folders
         "logs": run_dir / "_logs",
     }
 
@@ -173,9 +172,6 @@ def spark_session(run_dir: str | os.PathLike, properties_file: str | os.PathLike
             import pyspark
 
             os.environ.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
-            # and its workers keep each executor's folder (stdout, stderr) in $SPARK_HOME/work, i.e.
-            # inside the virtual environment, unless told otherwise: keep them with the run's scratch
-            os.environ.setdefault("SPARK_WORKER_DIR", str(run_paths(run_dir)["worker"]))
     props.update(overrides or {})
 
     conf = SparkConf(loadDefaults=False).setAll(list(props.items()))
@@ -205,7 +201,7 @@ def stop_spark(run_dir: str | os.PathLike | None = None) -> None:
         active.stop()
     if run_dir is not None:
         paths = run_paths(run_dir)
-        for key in ("scratch", "java_tmp", "warehouse", "hail_tmp", "worker"):
+        for key in ("scratch", "java_tmp", "warehouse", "hail_tmp"):
             shutil.rmtree(paths[key], ignore_errors=True)
         spark_root = paths["scratch"].parent
         if spark_root.exists() and not any(spark_root.iterdir()):

@@ -126,11 +126,10 @@ def test_incomplete_folder_is_refused(tmp_path):
 def test_spark_submit_on_local_cluster_ends_quietly_and_cleans_up(serial_cohort, tmp_path):
     """spark-submit with executors in their own processes: before the job stopped its session, the
     JVM's shutdown killed the executors and printed ~30 ERROR lines and stack traces, and _spark/
-    stayed. SPARK_WORKER_DIR keeps the executors' folders out of the virtual environment."""
+    stayed."""
     venv_bin = Path(sys.executable).parent
     out = tmp_path / "submitted"
-    env = dict(os.environ, PATH=f"{venv_bin}:{os.environ['PATH']}", PYSPARK_PYTHON=sys.executable,
-               SPARK_WORKER_DIR=str(tmp_path / "work"))
+    env = dict(os.environ, PATH=f"{venv_bin}:{os.environ['PATH']}", PYSPARK_PYTHON=sys.executable)
     result = subprocess.run(
         [str(venv_bin / "spark-submit"), "--properties-file", "spark-conf/local.conf", "--master",
          "local-cluster[2,1,1024]", "--driver-memory", "1g", "jobs/simulate.py", "--out", str(out), *TINY, "--spark"],
