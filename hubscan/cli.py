@@ -93,14 +93,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     configure_logging(args.log_level)
+    out = getattr(args, "out", None)
+    created = out is not None and not os.path.lexists(out)
     try:
         return args.run(args) or 0
     except HubscanError as exc:
+        if created:
+            _remove_created_output(out)
         print(f"hubscan: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("hubscan: interrupted", file=sys.stderr)
         return 130
+
+
+def _remove_created_output(out) -> None:
+    """A run that stops on bad input leaves nothing behind: the output folder it created (scratch,
+    logs, partial parts) goes. A folder that existed before (an earlier run to resume) is kept."""
+    import shutil
+
+    if os.path.isdir(out) and not os.path.islink(out):
+        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

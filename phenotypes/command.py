@@ -31,8 +31,9 @@ def add_arguments(parser) -> None:
                      help="hub long-form extract patient_id,date,vocabulary,code[,value,unit]; repeatable")
     src.add_argument("--persons", metavar="FILE", help="demographics for hub extracts: patient_id[,sex,birth_date,death_date,site]")
     src.add_argument("--site", metavar="NAME", help="site label of these sources (site covariate when records have no care site)")
-    src.add_argument("--omop-patient-id", default="person_id", choices=["person_id", "person_source_value"],
-                     help="OMOP column the linkage table's patient_id refers to (default person_id)")
+    src.add_argument("--omop-patient-id", default="auto", choices=["auto", "person_id", "person_source_value"],
+                     help="OMOP column the linkage table's patient_id refers to (default auto: the one the "
+                          "linkage table's ids match)")
     src.add_argument("--condition-vocabulary", default="ICD10",
                      help="vocabulary of condition_source_value when its concept is 0/unknown (default ICD10)")
     src.add_argument("--include-standard", action="store_true", help="also add OMOP standard concepts as events")
@@ -91,8 +92,10 @@ def config_from_args(args):
         raise ConfigError("give exactly one of --samples FILE or --genotype-store DIR")
     if len(args.phecode_info) > len(args.phecode_map):
         raise ConfigError("more --phecode-info files than --phecode-map files (they pair by position)")
-    omop = OmopOptions(args.omop_patient_id, args.condition_vocabulary, include_standard=args.include_standard)
-    sources = [Source("omop", p, site=args.site, omop=omop) for p in args.omop]
+    patient_id = "person_id" if args.omop_patient_id == "auto" else args.omop_patient_id  # auto: set by the checks
+    sources = [Source("omop", p, site=args.site, omop=OmopOptions(patient_id, args.condition_vocabulary,
+                                                                  include_standard=args.include_standard))
+               for p in args.omop]
     sources += [Source("hub", p, site=args.site, persons=args.persons) for p in args.hub]
     infos = list(args.phecode_info) + [None] * (len(args.phecode_map) - len(args.phecode_info))
     covariates = None
@@ -112,7 +115,10 @@ def run(args) -> int:
     from hubscan.runtime.spark import spark_for_run
     from phenotypes.pipeline import build_phenotypes
 
+    from phenotypes.checks import check_before_work
+
     config = config_from_args(args)
+    check_before_work(config, args.out, detect_omop_patient_id=args.omop_patient_id == "auto")  # before Spark
     with spark_for_run(args.out, args.spark_conf, spark_overrides(args)) as spark:
         result = build_phenotypes(spark, config, args.out)
     link = result.report["linkage"]

@@ -148,3 +148,72 @@ def sample_table(linkage: Linkage, persons: pd.DataFrame) -> pd.DataFrame:
     table["in_records"] = base["patient_id"].notna().to_numpy() & table["patient_id"].isin(persons["patient_id"]).to_numpy()
     table["sex_code"] = table["sex"].map({"M": 1, "F": 2}).fillna(0).astype(np.int8)
     return table
+
+
+def _read_columns(path: Path, wanted: tuple[str, ...], opener=None) -> dict[str, set]:
+    """The ``wanted`` columns (names case-insensitive) of a CSV/TSV(.gz) or Parquet table, as sets of
+    stripped strings; absent columns are left out. ``opener`` opens a zip member instead of ``path``."""
+    import pyarrow.parquet as pq
+
+    name = path.name.lower()
+    if path.is_dir() or name.endswith((".parquet", ".pq")):
+        schema = pq.read_schema(path if path.is_file() else next(path.glob("*.parquet")))
+        cols = [c for c in schema.names if c.lower() in wanted]
+        t = pq.read_table(path, columns=cols).to_pandas()
+    else:
+        fh = opener() if opener else open(path, "rb")
+        with fh:
+            import io
+
+            head = fh.readline()
+            sep = "\t" if b"\t" in head else ","
+            t = pd.read_csv(io.BytesIO(head + fh.read()), sep=sep, dtype=str, keep_default_na=False,
+                            usecols=lambda c: c.strip().lower() in wanted,
+                            compression="gzip" if name.endswith(".gz") else None)
+    return {c.strip().lower(): set(t[c].astype(str).str.strip()) - {""} for c in t.columns}
+
+
+def omop_person_ids(omop: str | Path) -> tuple[Path, dict[str, set]]:
+    """(person table, {"person_id": ids, "person_source_value": ids}) of an OMOP folder or zip,
+    read without Spark (two columns)."""
+    import zipfile
+
+    from phenotypes.sources.omop import PATIENT_ID_COLUMNS
+    from phenotypes.sources.tables import find_table
+
+    omop = Path(omop)
+    if not omop.exists():
+        raise InputError(f"records input {omop} does not exist")
+    if omop.is_file() and zipfile.is_zipfile(omop):
+        with zipfile.ZipFile(omop) as zf:
+            members = [m for m in zf.namelist() if "__MACOSX" not in m and Path(m).name.lower().split(".")[0] == "person"]
+            if not members:
+                raise InputError(f"{omop}: no OMOP person table (person.csv / PERSON.csv / person.parquet) found")
+            name = Path(members[0]).name
+            if name.lower().endswith((".parquet", ".pq")):
+                return omop, {}  # read with the records
+            return omop / members[0], _read_columns(Path(name), PATIENT_ID_COLUMNS, lambda: zf.open(members[0]))
+    person = find_table(omop, "person") if omop.is_dir() else None
+    if person is None:
+        raise InputError(f"{omop}: no OMOP person table (person.csv / PERSON.csv / person.parquet) found")
+    return person, _read_columns(person, PATIENT_ID_COLUMNS)
+
+
+def choose_omop_patient_id(table: pd.DataFrame, omop: str | Path, source: str = "linkage table") -> str:
+    """The OMOP person column the linkage table's ``patient_id`` refers to: ``person_id`` or
+    ``person_source_value`` (hub pseudonyms, as hubscan's simulated cohort), whichever more
+    linkage rows match; an error naming both files when neither matches any."""
+    person, ids = omop_person_ids(omop)
+    if not ids:
+        return "person_id"
+    if "person_id" not in ids:
+        raise InputError(f"{person}: the OMOP person table has no person_id column")
+    patients = set(table["patient_id"])
+    hits = {col: len(patients & values) for col, values in ids.items()}
+    if max(hits.values()) == 0:
+        raise InputError(f"{source}: no patient_id matches a person_id or person_source_value of {person} "
+                         "(is it the linkage table of these records?)")
+    chosen = "person_source_value" if hits.get("person_source_value", 0) > hits["person_id"] else "person_id"
+    log.info("linkage: patient_id is the OMOP %s (%d of %d linkage patients match it)", chosen, hits[chosen],
+             len(patients))
+    return chosen

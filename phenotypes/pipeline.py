@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hubscan.errors import ConfigError
+from hubscan.errors import ConfigError, InputError
 from hubscan.files import atomic_file, prepare_output_dir
 from hubscan.progress import Progress
 from phenotypes.matrix.catalogue import Catalogue
@@ -109,6 +109,9 @@ def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> Phenoty
         linkage = link_samples(read_linkage_table(config.linkage), sample_ids, config.linkage_duplicates,
                                str(config.linkage), known_patients=records.persons["patient_id"])
         report["linkage"] = linkage.report
+        if linkage.report["samples_linked"] == 0:
+            raise InputError(f"{config.linkage}: links no genotype sample to a patient of the records "
+                             f"({linkage.report['samples']} samples; see --omop-patient-id)")
         samples = sample_table(linkage, records.persons)
         patient_rows = linkage.patient_rows()
         n = len(sample_ids)

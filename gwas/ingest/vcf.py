@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,9 @@ def _scan_text(path: str, kind: str, n_header: int, heads: Heads) -> None:
                             record(ln, *head)
     except InputError as exc:
         heads.error = exc
+    except (EOFError, OSError, ValueError, zlib.error) as exc:  # truncated or corrupt gzip/BCF, undecodable bytes
+        after = f" after line {lineno[-1]}" if lineno else ""
+        heads.error = InputError(f"{path}: unreadable{after}: {exc}")
     heads.add(lineno, pos, nalt, np.full(len(lineno), -1), chroms)
 
 

@@ -24,6 +24,8 @@ def _figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    matplotlib.rcParams["svg.hashsalt"] = "hubscan-qc"  # fixed SVG element ids: reruns give the same bytes
+
     return plt, plt.subplots(figsize=PLOT_SIZE, dpi=150)
 
 

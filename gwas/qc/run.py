@@ -116,6 +116,7 @@ scratch and logs live under ``out``).
                                                 [s for s in with_calls if s not in set(unrelated)], thresholds.n_pcs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        _remove_hail_scratch(out)
     samples["in_unrelated_set"] = samples["s"].isin(set(unrelated))
     samples = samples.merge(pcs, on="s", how="left")
     samples["qc_pass"] = samples["fail_reasons"].str.len() == 0
@@ -144,6 +145,18 @@ scratch and logs live under ``out``).
                     len(pairs), len(unrelated), n_pruned)
 
 
+def _remove_hail_scratch(out: Path) -> None:
+    """Remove the Hail tables (``persist_Table*``, index scratch) this run left under ``out/_spark``:
+    the session may outlive the QC (the demo's does), and they hold sample ids."""
+    from hubscan.runtime.spark import run_paths
+
+    paths = run_paths(out)
+    shutil.rmtree(paths["hail_tmp"], ignore_errors=True)
+    spark_root = paths["hail_tmp"].parent
+    if spark_root.is_dir() and not any(spark_root.iterdir()):
+        spark_root.rmdir()
+
+
 def _flag_sex_mismatch(samples: pd.DataFrame) -> None:
     mismatch = samples["sex_check"] == "mismatch"
     samples.loc[mismatch, "fail_reasons"] = [";".join(filter(None, [r, "sex_mismatch"]))
@@ -155,7 +168,7 @@ def _write_outputs(folder: Path, samples: pd.DataFrame, variants: pd.DataFrame, 
     def write(frame: pd.DataFrame, name: str, **options) -> None:
         with atomic_file(folder / name) as tmp:
             frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g",
-                         compression="gzip" if name.endswith(".gz") else None, **options)
+                         compression={"method": "gzip", "mtime": 0} if name.endswith(".gz") else None, **options)
 
     pc_cols = [f"PC{c + 1}" for c in range(thresholds.n_pcs)]
     columns = ["s", "n_called", "call_rate", "n_het", "het_rate", "x_f", "genetic_sex", "recorded_sex", "sex_check",

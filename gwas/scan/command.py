@@ -72,12 +72,13 @@ def config_from_args(args, job: str):
 
 
 def run(args, job: str) -> int:
-    from gwas.scan.run import run_scan
+    from gwas.scan.run import prepare_scan, run_scan
     from hubscan.runtime.spark import spark_for_run
 
     cfg = config_from_args(args, job)
+    plan = prepare_scan(cfg)  # bad inputs stop here, before Spark starts
     with spark_for_run(cfg.out, args.spark_conf, spark_overrides(args)) as spark:
-        result = run_scan(cfg, spark)
+        result = run_scan(cfg, spark, plan)
     print(f"{result.out}: {result.n_variants} variants x {result.n_traits_tested} traits "
           f"({result.n_traits_skipped} not tested; see results.json), {result.tasks_run} of "
           f"{result.tasks_total} tasks run")

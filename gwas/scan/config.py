@@ -85,15 +85,12 @@ def load_config(path: str | os.PathLike | None, overrides: dict | None = None, j
     raw: dict = {}
     base = Path.cwd()
     if path is not None:
-        import yaml
+        from hubscan.files import load_yaml
 
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"run configuration {p} does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        raw = load_yaml(p, "run configuration") or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: the configuration must be a mapping of keys to values")
         base = p.parent

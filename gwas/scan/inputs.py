@@ -96,8 +96,9 @@ def load_phenotypes(path: str | Path, coding: str = "01") -> tuple[TraitMatrix, 
     return read_text(p, binary_coding=coding), catalogue, [p]
 
 
-def load_covariates(paths: list[str]) -> TraitMatrix | None:
-    """Covariate files joined on sample id (outer join: a sample absent from one file is NaN)."""
+def load_covariates(paths: list[str], samples=None) -> TraitMatrix | None:
+    """Covariate files joined on sample id (outer join: a sample absent from one file is NaN).
+    With ``samples`` (the analysed sample ids), a file sharing none of them is an error naming it."""
     if not paths:
         return None
     mats = []
@@ -106,6 +107,9 @@ def load_covariates(paths: list[str]) -> TraitMatrix | None:
         if not p.is_file():
             raise InputError(f"covariate file {p} does not exist")
         m = read_matrix(p) if p.suffix == ".parquet" else read_text(p, missing_value="-9")
+        if samples is not None and not np.isin(m.sample_ids.astype(str), np.asarray(samples, dtype=str)).any():
+            raise InputError(f"covariate file {p} shares no sample with the {len(samples)} samples that have genotypes "
+                             "and phenotypes: check its IIDs")
         mats.append(m)
     names = [n for m in mats for n in m.names]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -168,7 +172,7 @@ def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
     columns = store.sample_index(keep)
     values = matrix.align(keep).values
 
-    cov = load_covariates(cfg.covariates)
+    cov = load_covariates(cfg.covariates, keep)
     if cov is not None:
         cov_names = cov.names if cfg.covariate_names == "all" else list(cfg.covariate_names)
         missing = [c for c in cov_names if c not in cov.names]

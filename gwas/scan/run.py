@@ -29,7 +29,7 @@ from gwas.scan.inputs import ScanInputs, prepare_inputs
 from gwas.store.reader import GenotypeStore
 from hubscan import __version__
 from hubscan.errors import InputError
-from hubscan.files import prepare_output_dir
+from hubscan.files import check_output_dir, prepare_output_dir
 from hubscan.parts import PartTracker
 from hubscan.progress import Progress
 
@@ -103,17 +103,43 @@ def _block_task(out: str, tracker_args: tuple, store_path: str, options: TestOpt
     return name, len(index) * sum(len(g.traits) for g in chunks[chunk])
 
 
-def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
-    """Run ``cfg`` into ``cfg.out``; blocks as Spark tasks when ``spark`` is given, else in this process."""
+@dataclass
+class ScanPlan:
+    """What :func:`prepare_scan` checked before any work: the store, inputs and variants."""
+
+    store: GenotypeStore
+    inputs: ScanInputs
+    index: np.ndarray
+
+
+def prepare_scan(cfg: ScanConfig) -> ScanPlan:
+    """Every check that needs no Spark (output folder, store, phenotypes, covariates, variant
+    filters), so that a bad input stops the run before a session starts."""
+    check_output_dir(cfg.out)
     store = GenotypeStore(cfg.genotypes)
     inputs = prepare_inputs(cfg, store)
-    index = select_variants(cfg, store)
+    return ScanPlan(store, inputs, select_variants(cfg, store))
+
+
+def tracked_config(cfg: ScanConfig, inputs: ScanInputs) -> dict:
+    """The configuration a results store records and fingerprints: where it is written is not
+    part of it, so two identical runs into different folders give the same bytes."""
+    config = cfg.to_dict()
+    config.pop("out", None)
+    return {"config": config, "inputs": inputs.inputs}
+
+
+def run_scan(cfg: ScanConfig, spark=None, plan: ScanPlan | None = None) -> ScanResult:
+    """Run ``cfg`` into ``cfg.out``; blocks as Spark tasks when ``spark`` is given, else in this process.
+    ``plan``: the result of :func:`prepare_scan` when the caller checked the inputs already."""
+    plan = plan or prepare_scan(cfg)
+    store, inputs, index = plan.store, plan.inputs, plan.index
     out = prepare_output_dir(cfg.out)
     blocks = plan_blocks(index, cfg.block_size)
     chunks = trait_chunks(inputs.groups, cfg.trait_chunk)
     tasks = plan_tasks(blocks, len(chunks))
     options = TestOptions.of(cfg)
-    tracker_args = (str(out), cfg.job, {"config": cfg.to_dict(), "inputs": inputs.inputs})
+    tracker_args = (str(out), cfg.job, tracked_config(cfg, inputs))
     tracker = PartTracker(*tracker_args)
     tracker.init()
     tested, skipped = len(inputs.tested), len(inputs.trait_names) - len(inputs.tested)
@@ -137,7 +163,7 @@ def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
         raise InputError(f"{out}: tasks {', '.join(missing[:5])} did not finish")
     names = [b[0] for b in blocks]
     metadata = {"job": cfg.job, "genome_build": cfg.genome_build, "created_by": f"hubscan {__version__}", "software": software_versions(),
-                "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
+                **tracked_config(cfg, inputs), "traits": inputs.trait_info,
                 "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}
     if inputs.step1 is not None:  # which step 1 (whole-genome regression) the tests used

@@ -1,7 +1,8 @@
 """Hail on hubscan's SparkContext, started only when a job needs it.
 
 Hail writes its log, temporary tables and index scratch under the run folder (it would
-otherwise litter the current directory and /tmp); the default reference is GRCh37.
+otherwise litter the current directory and /tmp); the default reference is GRCh37. Its log is kept
+at WARN: at INFO Hail prints its IR, whose literals and key bounds hold sample ids.
 """
 
 import logging
@@ -32,5 +33,8 @@ def init_hail(run_dir: str | os.PathLike, reference: str = "GRCh37"):
             quiet=True,
             idempotent=True,
         )
+    # hl.init sets the JVM's root logger to INFO into hail.log, where Hail prints its IR: literals
+    # and table key bounds, i.e. sample ids. WARN keeps the log for what went wrong, without data.
+    spark.sparkContext.setLogLevel("WARN")
     log.info("Hail %s started on the Spark context", hl.version())
     return hl

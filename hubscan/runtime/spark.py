@@ -210,16 +210,18 @@ def stop_spark(run_dir: str | os.PathLike | None = None) -> None:
 
 def spark_for_run(run_dir: str | os.PathLike, properties_file: str | os.PathLike | None = None,
                   overrides: dict[str, str] | None = None, with_hail: bool = False):
-    """Context manager for commands: the run's SparkSession, stopped (and its scratch removed) at
-    the end only if this call started it; a notebook's, test's or spark-submit's session is left
-    running for its owner."""
+    """Context manager for commands: the run's SparkSession, stopped (and its scratch under
+    ``run_dir/_spark`` removed) at the end if this call started it, as it does in a ``hubscan``
+    command or a spark-submit job (whose JVM spark-submit started, but whose session the job owns:
+    stopping it before Python exits lets executors end quietly); a notebook's or test's session is
+    left running for its owner."""
     import contextlib
 
     from pyspark.sql import SparkSession
 
     @contextlib.contextmanager
     def session():
-        started_here = SparkSession.getActiveSession() is None and not under_spark_submit()
+        started_here = SparkSession.getActiveSession() is None
         spark = spark_session(run_dir, properties_file, overrides, with_hail=with_hail)
         try:
             yield spark

@@ -218,13 +218,10 @@ QUANT_KEYS = {"name", "type", "description", "vocabulary", "codes", "unit", "lim
 
 def load_definitions(path: str | Path) -> Definitions:
     """Parse and check the YAML file (every error names the file and the trait)."""
-    import yaml
+    from hubscan.files import load_yaml
 
     path = require_file(path, "phenotype definitions")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    doc = load_yaml(path, "phenotype definitions")
     if not isinstance(doc, dict) or not isinstance(doc.get("traits"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'traits:' list")
     unknown = set(doc) - {"traits", "units"}

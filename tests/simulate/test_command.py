@@ -55,12 +55,15 @@ def test_spark_submit_with_local_conf_gives_the_same_bytes(serial_cohort, tmp_pa
     out = tmp_path / "submitted"
     result = subprocess.run(
         [str(spark_submit), "--properties-file", "spark-conf/local.conf", "--master", "local[2]",
-         "--driver-memory", "2g", "jobs/simulate.py", "--out", str(out), *TINY],
+         "--driver-memory", "2g", "jobs/simulate.py", "--out", str(out), *TINY, "--spark"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"cohort: {out}" in result.stdout
     assert _digests(out) == _digests(serial_cohort)
     assert not (PROJECT_ROOT / "spark-warehouse").exists() and not (PROJECT_ROOT / "metastore_db").exists()
+    # the job stops its session before Python exits: scratch removed, logs kept, a quiet end
+    assert not (out / "_spark").exists() and (out / "_logs").is_dir()
+    assert "ERROR" not in result.stderr and "Exception" not in result.stderr, result.stderr[-3000:]
 
 
 def test_local_cluster_gives_the_same_bytes(serial_cohort, tmp_path):
@@ -73,6 +76,7 @@ def test_local_cluster_gives_the_same_bytes(serial_cohort, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert _digests(out) == _digests(serial_cohort)
     assert (out / "_logs").is_dir() and not (out / "_spark").exists()
+    assert "ERROR" not in result.stderr and "Exception" not in result.stderr, result.stderr[-3000:]
 
 
 def test_rerun_rewrites_identically(serial_cohort, tmp_path):
@@ -116,3 +120,21 @@ def test_incomplete_folder_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="not a complete simulated cohort"):
         read_manifest(tmp_path)
+
+
+@pytest.mark.slow
+def test_spark_submit_on_local_cluster_ends_quietly_and_cleans_up(serial_cohort, tmp_path):
+    """spark-submit with executors in their own processes: before the job stopped its session, the
+    JVM's shutdown killed the executors and printed ~30 ERROR lines and stack traces, and _spark/
+    stayed."""
+    venv_bin = Path(sys.executable).parent
+    out = tmp_path / "submitted"
+    env = dict(os.environ, PATH=f"{venv_bin}:{os.environ['PATH']}", PYSPARK_PYTHON=sys.executable)
+    result = subprocess.run(
+        [str(venv_bin / "spark-submit"), "--properties-file", "spark-conf/local.conf", "--master",
+         "local-cluster[2,1,1024]", "--driver-memory", "1g", "jobs/simulate.py", "--out", str(out), *TINY, "--spark"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _digests(out) == _digests(serial_cohort)
+    assert not (out / "_spark").exists()
+    assert "ERROR" not in result.stderr and "Exception" not in result.stderr, result.stderr[-3000:]
