@@ -47,6 +47,12 @@ def add_arguments(parser, job: str) -> None:
         if action.dest == "out":
             action.required = False  # may come from --config
     add_spark(parser)
+    engine = parser.add_argument_group("where the blocks run")
+    engine.add_argument("--engine", choices=["auto", "threads", "spark"], default="auto",
+                        help="auto (default): Spark when --spark-master or --spark-conf is given or under "
+                             "spark-submit, else threads in this process (no JVM)")
+    engine.add_argument("--threads", type=int, metavar="N",
+                        help="threads of an in-process scan (plink2/REGENIE --threads; default all cores)")
 
 
 def config_from_args(args, job: str):
@@ -66,13 +72,45 @@ def config_from_args(args, job: str):
     return load_config(args.config, overrides, job)
 
 
-def run(args, job: str) -> int:
-    from gwas.scan.run import run_scan
-    from hubscan.runtime.spark import spark_for_run
+def choose_engine(args) -> str:
+    """"spark" or "threads". The rule (README "Spark and Hail"): Spark when asked for (``--engine
+    spark``, ``--spark-master``, ``--spark-conf``) or when this process runs under spark-submit;
+    otherwise threads in this process. Local Spark would use the same cores as the threads and
+    add a JVM, so a scan on one machine never needs it; a cluster is always named."""
+    from hubscan.errors import ConfigError
+    from hubscan.runtime.spark import under_spark_submit
 
+    asked = args.spark_master or args.spark_conf or under_spark_submit()
+    if args.engine == "threads" and asked:
+        raise ConfigError("--engine threads contradicts " + ("--spark-master" if args.spark_master else
+                          "--spark-conf" if args.spark_conf else "spark-submit") + ": drop one")
+    return "spark" if args.engine == "spark" or asked else "threads"
+
+
+def run(args, job: str) -> int:
+    import logging
+
+    from gwas.scan.run import plan_scan, run_scan
+    from hubscan.errors import ConfigError
+
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    engine = choose_engine(args)
     cfg = config_from_args(args, job)
-    with spark_for_run(cfg.out, args.spark_conf, spark_overrides(args)) as spark:
-        result = run_scan(cfg, spark)
+    plan = plan_scan(cfg)  # every check, before Numba or a JVM starts
+    log = logging.getLogger(__name__)
+    if engine == "spark":
+        from hubscan.runtime.spark import spark_for_run
+
+        with spark_for_run(cfg.out, args.spark_conf, spark_overrides(args)) as spark:
+            log.info("%s: blocks run as Spark tasks (master %s)", job, spark.sparkContext.master)
+            result = run_scan(cfg, spark, plan)
+    else:
+        from hubscan.runtime.threads import use_threads
+
+        with use_threads(args.threads) as n:
+            log.info("%s: blocks run in this process on %d threads", job, n)
+            result = run_scan(cfg, None, plan)
     print(f"{result.out}: {result.n_variants} variants x {result.n_traits_tested} traits "
           f"({result.n_traits_skipped} not tested; see results.json), {result.tasks_run} of "
           f"{result.tasks_total} tasks run")
