@@ -10,35 +10,60 @@ from hubscan.options import add_output, add_spark, spark_overrides
 
 #: flag -> configuration key (flags whose name differs from the key are listed)
 _FLAG_KEYS = {"genotype_store": "genotypes", "covariate": "covariates", "trait": "traits",
-              "region": "regions", "variant_id": "variant_ids", "samples": "samples_file"}
+              "region": "regions", "variant_id": "variant_ids", "samples": "samples_file",
+              "remove": "remove_file", "exclude": "exclude_variants_file", "chr": "chromosomes",
+              "mac": "min_mac"}
+
+
+def _comma_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 def add_arguments(parser, job: str) -> None:
     parser.add_argument("--config", metavar="YAML", help="run configuration (keys: see the module docs)")
     parser.add_argument("--genotype-store", metavar="DIR", help="genotype store (hubscan ingest)")
-    parser.add_argument("--phenotypes", metavar="PATH",
+    parser.add_argument("--phenotypes", "--phenoFile", "--pheno", metavar="PATH",
                         help="`hubscan phenotypes` folder, traits.parquet, or plink2/REGENIE text (FID IID ...)")
     parser.add_argument("--trait", action="append", default=[], metavar="NAME",
                         help="trait to test (repeatable; default every trait)")
-    parser.add_argument("--covariate", action="append", default=[], metavar="FILE",
+    parser.add_argument("--phenoColList", "--pheno-name", dest="trait_list", metavar="A,B",
+                        help="traits to test, comma-separated (REGENIE/plink2 spelling of --trait)")
+    parser.add_argument("--covariate", "--covarFile", "--covar", action="append", default=[], metavar="FILE",
                         help="covariate file (plink2/REGENIE text or Parquet), joined on IID; repeatable")
-    parser.add_argument("--covariate-names", metavar="A,B", help="covariate columns to use (default all)")
-    parser.add_argument("--samples", metavar="FILE", help="keep only these sample ids")
+    parser.add_argument("--covariate-names", "--covarColList", "--covar-name", metavar="A,B",
+                        help="covariate columns to use (default all)")
+    parser.add_argument("--categorical-covariates", "--catCovarList", metavar="A,B",
+                        help="covariates coded as categories: one indicator per level but the first (natural "
+                             "order: numbers, then names), the reference, named in results.json")
+    parser.add_argument("--samples", "--keep", metavar="FILE",
+                        help="keep only these samples: FID IID or IID per line (plink2/REGENIE --keep)")
+    parser.add_argument("--remove", metavar="FILE", help="leave out these samples (plink2/REGENIE --remove)")
+    parser.add_argument("--id-delim", metavar="C",
+                        help="the store's sample ids are FID<C>IID (REGENIE's BGEN ids, plink2 --id-delim): "
+                             "phenotype, covariate and sample files are matched on FID<C>IID")
     parser.add_argument("--phenotype-coding", choices=["01", "12"], help="binary coding of text phenotypes (default 01)")
+    parser.add_argument("--cc12", action="store_const", const="12", dest="phenotype_coding",
+                        help="REGENIE spelling of --phenotype-coding 12")
     parser.add_argument("--binary-test", choices=["score", "wald", "lrt", "firth", "firth-fallback"],
                         help="test for binary traits (default firth-fallback: score test, Firth where p < threshold)")
     parser.add_argument("--firth-threshold", type=float, help="p below which firth-fallback runs Firth (default 0.05)")
     parser.add_argument("--firth-p", choices=["lrt", "wald"], help="Firth p-value: penalized LRT (default) or Wald")
     parser.add_argument("--min-cases", type=int,
                         help="binary traits with fewer cases or controls are not tested (default 50)")
-    parser.add_argument("--min-maf", type=float, help="minimum minor-allele frequency in the store")
-    parser.add_argument("--min-info", type=float, help="minimum imputation INFO")
+    parser.add_argument("--min-maf", "--maf", "--minMAF", type=float, help="minimum minor-allele frequency in the store")
+    parser.add_argument("--mac", "--minMAC", type=float, metavar="N",
+                        help="minimum minor-allele count over the samples kept (plink2 --mac, REGENIE --minMAC)")
+    parser.add_argument("--min-info", "--minINFO", type=float, help="minimum imputation INFO")
     parser.add_argument("--min-call-rate", type=float, help="minimum call rate")
     parser.add_argument("--region", action="append", default=[], metavar="CHR[:START-END]", help="repeatable")
+    parser.add_argument("--chr", "--chrList", action="append", default=[], metavar="LIST",
+                        help="chromosomes: lists and ranges (1-22,X), chr1 and 1 alike (plink2 --chr); repeatable")
     parser.add_argument("--variant-id", action="append", default=[], metavar="ID",
                         help="test only these variants (repeatable)" + ("; a PheWAS usually names a few" if job == "phewas" else ""))
-    parser.add_argument("--variant-ids-file", metavar="FILE", help="file of variant ids, one per line")
-    parser.add_argument("--block-size", type=int, help="variants per Spark task (default 5000)")
+    parser.add_argument("--variant-ids-file", "--extract", metavar="FILE",
+                        help="test only the variant ids of this file, one per line (plink2/REGENIE --extract)")
+    parser.add_argument("--exclude", metavar="FILE", help="leave out these variant ids (plink2/REGENIE --exclude)")
+    parser.add_argument("--block-size", "--bsize", type=int, help="variants per task (default 5000)")
     parser.add_argument("--trait-chunk", type=int, help="traits per Spark task at most (default 50)")
     parser.add_argument("--genome-build", help="GRCh37 or GRCh38: the store's coordinates, recorded for publishing")
     add_output(parser, "results store folder (rerun with the same configuration to resume)")
@@ -61,14 +86,19 @@ def config_from_args(args, job: str):
     overrides = {}
     for dest in ("genotype_store", "phenotypes", "trait", "covariate", "samples", "phenotype_coding", "binary_test",
                  "firth_threshold", "firth_p", "min_cases", "min_maf", "min_info", "min_call_rate", "region",
-                 "variant_id", "variant_ids_file", "block_size", "trait_chunk", "genome_build", "out"):
+                 "variant_id", "variant_ids_file", "block_size", "trait_chunk", "genome_build", "out", "remove",
+                 "exclude", "chr", "mac", "id_delim"):
         value = getattr(args, dest)
         if isinstance(value, list) and not value:
             continue
         if value is not None:
             overrides[_FLAG_KEYS.get(dest, dest)] = str(value) if dest == "out" else value
     if args.covariate_names:
-        overrides["covariate_names"] = [c.strip() for c in args.covariate_names.split(",") if c.strip()]
+        overrides["covariate_names"] = _comma_list(args.covariate_names)
+    if args.trait_list:
+        overrides["traits"] = list(args.trait) + _comma_list(args.trait_list)
+    if args.categorical_covariates:
+        overrides["categorical_covariates"] = _comma_list(args.categorical_covariates)
     return load_config(args.config, overrides, job)
 
 

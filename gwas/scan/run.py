@@ -50,13 +50,21 @@ class ScanResult:
     tasks_total: int
 
 
+def read_variant_ids(path: str, what: str) -> list[str]:
+    """First column of a plink2/REGENIE ``--extract``/``--exclude`` file, one id per line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} does not exist")
+    return [ln.split()[0] for ln in p.read_text().splitlines() if ln.strip()]
+
+
 def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
+    """Store rows passing every variant filter of ``cfg``, in store order: MAF/INFO/call rate,
+    regions, ``chromosomes`` (plink2 --chr), ids (--extract) but not ``exclude_variants_file``
+    (--exclude), and ``min_mac`` (plink2 --mac; see :func:`minor_allele_counts`)."""
     ids = list(cfg.variant_ids)
     if cfg.variant_ids_file:
-        path = Path(cfg.variant_ids_file)
-        if not path.is_file():
-            raise InputError(f"variant list {path} does not exist")
-        ids += [ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()]
+        ids += read_variant_ids(cfg.variant_ids_file, "variant list")
     index = store.select_variants(cfg.min_maf, cfg.min_info, cfg.min_call_rate, cfg.regions or None,
                                   ids if (ids or cfg.variant_ids_file) else None)
     if ids:
@@ -65,9 +73,46 @@ def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
         if unknown:
             raise InputError(f"variant id(s) not in the genotype store: {', '.join(unknown[:10])}"
                              + (f" (+{len(unknown) - 10} more)" if len(unknown) > 10 else ""))
+    if cfg.exclude_variants_file:
+        drop = np.asarray(read_variant_ids(cfg.exclude_variants_file, "exclude list"), dtype=object)
+        index = index[~np.isin(store.variant_field("variant_id")[index].astype(object), drop)]
+    if cfg.chromosomes:
+        from gwas.scan.chromosomes import contigs_selected
+
+        contigs = contigs_selected(store.contig_ids, cfg.chromosomes)
+        if not contigs:
+            raise InputError(f"--chr {' '.join(cfg.chromosomes)}: no such contig in the genotype store "
+                             f"(it has {', '.join(store.contig_ids[:10])})")
+        index = index[np.isin(store.variant_field("variant_contig")[index], contigs)]
+    if cfg.min_mac is not None and len(index):
+        index = index[minor_allele_counts(cfg, store, index) >= cfg.min_mac]
     if len(index) == 0:
         raise InputError(f"no variant of {cfg.genotypes} passes the variant filters")
     return index
+
+
+def minor_allele_counts(cfg: ScanConfig, store: GenotypeStore, index: np.ndarray) -> np.ndarray:
+    """Minor-allele dosage count of each variant of ``index`` over the samples plink2 would load
+    (the store's, after --keep/--remove; phenotypes are not looked at, as plink2 --mac): from the
+    store's ALT frequency and call rate (AF x 2 x called samples: exact for diploid calls) when every
+    sample is kept, else counted from the dosages of the kept samples, one pass over the genotypes."""
+    from gwas.scan.inputs import selected_samples
+    from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE
+
+    kept = selected_samples(cfg, store)
+    if len(kept) == store.n_samples:
+        af = store.variant_field("variant_allele_frequency")[index]
+        alleles = 2.0 * np.rint(store.variant_field("variant_call_rate")[index] * store.n_samples)
+        alt = af * alleles
+        return np.minimum(alt, alleles - alt)
+    columns = store.sample_index(kept)
+    out = np.empty(len(index))
+    for a in range(0, len(index), 10_000):
+        codes = store.dosage_codes(index[a:a + 10_000], columns)
+        called = codes != DOSAGE_MISSING
+        alt = np.where(called, codes, 0).sum(axis=1, dtype=np.float64) / DOSAGE_SCALE
+        out[a:a + 10_000] = np.minimum(alt, 2.0 * called.sum(axis=1) - alt)
+    return out
 
 
 def plan_blocks(index: np.ndarray, block_size: int) -> list[tuple[str, np.ndarray]]:
@@ -166,7 +211,8 @@ def run_scan(cfg: ScanConfig, spark=None, plan: ScanPlan | None = None) -> ScanR
     names = [b[0] for b in blocks]
     metadata = {"job": cfg.job, "genome_build": cfg.genome_build, "created_by": f"hubscan {__version__}", "software": software_versions(),
                 "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
-                "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
+                "covariates": inputs.covariate_names, "categorical_covariates": inputs.categorical,
+                "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}
     finalise_results(out, metadata, names, inputs.tested)
     log.info("%s: results in %s", cfg.job, out)
