@@ -166,3 +166,34 @@ def test_bad_habits_refused(data, capsys):
 
         assert re.search(message, capsys.readouterr().err), extra
     assert not (data / "never").exists()
+
+
+def test_missing_variant_ids_named_as_plink2_does(plink2, tmp_path):
+    """VCF records with ID '.' get chrom:pos:ref:alt at ingest, the contig as the input names it:
+    the ids plink2 gives them with --set-missing-var-ids @:#:$r:$a --output-chr chrM (plink2 writes
+    '2' for 'chr2' without it); present ids are kept, and the new ids can be selected."""
+    import pysam
+
+    from gwas.store.reader import GenotypeStore
+
+    rng = np.random.default_rng(4)
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr2,length=1000000>", "##contig=<ID=chr10,length=1000000>",
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(f"s{i}" for i in range(20))]
+    for k, (chrom, pos, vid, ref, alt) in enumerate([("chr2", 100, ".", "A", "G"), ("chr2", 250, "rs7", "C", "T"),
+                                                     ("chr2", 300, ".", "AT", "A"), ("chr10", 50, ".", "G", "GCC")]):
+        calls = ["/".join(map(str, rng.integers(0, 2, 2))) for _ in range(20)]
+        lines.append(f"{chrom}\t{pos}\t{vid}\t{ref}\t{alt}\t.\t.\t.\tGT\t" + "\t".join(calls))
+    (tmp_path / "x.vcf").write_text("\n".join(lines) + "\n")
+    pysam.tabix_compress(str(tmp_path / "x.vcf"), str(tmp_path / "x.vcf.gz"))
+    done = subprocess.run([plink2, "--vcf", str(tmp_path / "x.vcf.gz"), "--set-missing-var-ids", "@:#:$r:$a",
+                           "--output-chr", "chrM", "--make-just-pvar", "--out", str(tmp_path / "p")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+    pvar = [ln.split("\t") for ln in (tmp_path / "p.pvar").read_text().splitlines() if not ln.startswith("#")]
+    assert main(["ingest", str(tmp_path / "x.vcf.gz"), "--out", str(tmp_path / "store")]) == 0
+    store = GenotypeStore(tmp_path / "store")
+    ids = store.variant_field("variant_id").tolist()
+    assert ids == [row[2] for row in pvar] == ["chr2:100:A:G", "rs7", "chr2:300:AT:A", "chr10:50:G:GCC"]
+    assert store.variant_field("variant_id_mask").tolist() == [True, False, True, True]
+    assert store.select_variants(ids=["chr2:300:AT:A"]).tolist() == [2]
