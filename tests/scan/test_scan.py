@@ -304,7 +304,8 @@ def test_mistakes_reported_before_numba_or_spark_start(scan_cohort, tmp_path):
 
 def test_second_run_starts_warm_from_numba_cache(scan_cohort, tmp_path):
     """A fresh Numba cache: the first `hubscan gwas` compiles and saves its kernels, the second loads
-    every one of them and compiles nothing (NUMBA_DEBUG_CACHE prints each save and load)."""
+    them and compiles nothing: a cached kernel that had to be compiled again would be saved again
+    (NUMBA_DEBUG_CACHE prints each save and load)."""
     c = scan_cohort
     argv = ["gwas", "--genotype-store", str(c["store"]), "--phenotypes", str(c["pheno"]), "--trait", "ldl",
             "--covariate", str(c["cov"]), "--region", "21"]
@@ -315,5 +316,5 @@ def test_second_run_starts_warm_from_numba_cache(scan_cohort, tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         logs.append(done.stdout + done.stderr)
     assert logs[0].count("data saved") > 0
-    assert logs[1].count("data saved") == 0 and logs[1].count("data loaded") >= logs[0].count("data saved")
+    assert logs[1].count("data saved") == 0 and logs[1].count("data loaded") > 0
     assert _files(tmp_path / "first") == _files(tmp_path / "second")
