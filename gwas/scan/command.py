@@ -44,6 +44,11 @@ def add_arguments(parser, job: str) -> None:
     parser.add_argument("--phenotype-coding", choices=["01", "12"], help="binary coding of text phenotypes (default 01)")
     parser.add_argument("--cc12", action="store_const", const="12", dest="phenotype_coding",
                         help="REGENIE spelling of --phenotype-coding 12")
+    kinds = parser.add_mutually_exclusive_group()
+    kinds.add_argument("--bt", dest="expect_kind", action="store_const", const="binary",
+                       help="check that every selected trait is binary (REGENIE --bt)")
+    kinds.add_argument("--qt", dest="expect_kind", action="store_const", const="quantitative",
+                       help="check that every selected trait is quantitative (REGENIE --qt)")
     parser.add_argument("--binary-test", choices=["score", "wald", "lrt", "firth", "firth-fallback"],
                         help="test for binary traits (default firth-fallback: score test, Firth where p < threshold)")
     parser.add_argument("--firth-threshold", type=float, help="p below which firth-fallback runs Firth (default 0.05)")
@@ -128,6 +133,12 @@ def run(args, job: str) -> int:
     engine = choose_engine(args)
     cfg = config_from_args(args, job)
     plan = plan_scan(cfg)  # every check, before Numba or a JVM starts
+    if args.expect_kind:
+        inputs = plan.inputs
+        other = [n for n, t in zip(inputs.trait_names, inputs.trait_types) if t != args.expect_kind]
+        if other:
+            raise ConfigError(f"--{'bt' if args.expect_kind == 'binary' else 'qt'}: trait(s) {', '.join(other[:5])} "
+                              f"are not {args.expect_kind} (binary traits are coded 0/1, or 1/2 with --cc12)")
     log = logging.getLogger(__name__)
     if engine == "spark":
         from hubscan.runtime.spark import spark_for_run

@@ -120,7 +120,7 @@ def test_regenie_option_names_give_the_same_files(data):
     _, ours = run_hubscan(data, "h-own", "--phenotypes", str(data / "pheno.txt"), "--trait", "q", "--covariate",
                           str(data / "covar.txt"), "--covariate-names", "c1,site", "--categorical-covariates", "site",
                           "--block-size", "100", "--mac", "5", "--chr", "1,2", "--min-maf", "0.01")
-    _, regenie = run_hubscan(data, "h-regenie", "--phenoFile", str(data / "pheno.txt"), "--phenoColList", "q",
+    _, regenie = run_hubscan(data, "h-regenie", "--qt", "--phenoFile", str(data / "pheno.txt"), "--phenoColList", "q",
                              "--covarFile", str(data / "covar.txt"), "--covarColList", "c1,site", "--catCovarList",
                              "site", "--bsize", "100", "--minMAC", "5", "--chrList", "1,2", "--minMAF", "0.01")
     _, plink = run_hubscan(data, "h-plink2", "--pheno", str(data / "pheno.txt"), "--pheno-name", "q", "--covar",
@@ -160,7 +160,8 @@ def test_bad_habits_refused(data, capsys):
                                  (["--exclude", str(data / "none.txt")], 1, "exclude list .*none.txt does not exist"),
                                  (["--catCovarList", "sex"], 2, "categorical covariate\\(s\\) sex not in"),
                                  (["--mac", "100000"], 1, "no variant of .* passes the variant filters"),
-                                 (["--id-delim", "ab"], 2, "id_delim must be one character")]:
+                                 (["--id-delim", "ab"], 2, "id_delim must be one character"),
+                                 (["--bt"], 2, "--bt: trait\\(s\\) q are not binary")]:
         assert main([*base, *extra]) == code, extra
         import re
 
