@@ -32,7 +32,7 @@ from gwas.ingest.hail_mt import export_shards, is_matrix_table, remove_export
 from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
 from gwas.ingest.stream import stream_vcfs, streamable
 from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
-from gwas.store.writer import create_store, open_group, write_block
+from gwas.store.writer import create_store, name_missing_ids, open_group, write_block
 from hubscan.errors import InputError, OutputError
 from hubscan.files import prepare_output_dir
 from hubscan.parts import PartTracker
@@ -166,6 +166,7 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             except Exception as exc:  # Py4JJavaError carrying the worker's traceback
                 raise _unwrap_spark_error(exc) from None
     verify(out, tracker, parts)
+    name_missing_ids(out)
     tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})
     if from_mt:
         remove_export(out)
@@ -192,6 +193,7 @@ def _ingest_stream(inputs, out: Path, variants_chunk: int, samples_chunk: int, c
         lambda store, part, block: _store_part(store, tracker_args, part, block, threads), threads)
     parts = part_ranges(n_variants, part_size)
     verify(out, tracker, parts)
+    name_missing_ids(out)
     tracker.finalise({"variants": n_variants, "samples": n_samples, "parts": len(parts)})
     return IngestResult(out, n_variants, n_samples, parts_run, len(parts))
 

@@ -47,10 +47,34 @@ def rows_table(columns: dict[str, np.ndarray]) -> pa.Table:
     extra = [c for c in columns if c not in RESULT_COLUMNS]
     if missing or extra:
         raise ValueError(f"result rows: missing columns {missing}, unknown columns {extra}")
-    arrays = [pa.array(np.asarray(columns[name]), type=dtype) if dtype != pa.string()
-              else pa.array([str(v) for v in columns[name]], type=pa.string())
+    arrays = [_numeric_array(np.asarray(columns[name]), dtype) if dtype != pa.string()
+              else _string_array(columns[name])
               for name, (dtype, _) in RESULT_COLUMNS.items()]
     return pa.Table.from_arrays(arrays, schema=RESULT_SCHEMA)
+
+
+def _string_array(values) -> pa.Array:
+    """``pa.array([str(v) for v in values], type=pa.string())`` from its offsets and bytes (which
+    ``pa.array`` would build after importing pandas, see :func:`_numeric_array`)."""
+    encoded = [str(v).encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        return pa.array([b.decode() for b in encoded], type=pa.string())
+    return pa.Array.from_buffers(pa.string(), len(encoded),
+                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded))])
+
+
+def _numeric_array(values: np.ndarray, dtype: pa.DataType) -> pa.Array:
+    """``pa.array(values, type=dtype)`` (no nulls; NaN stays NaN), built on the numpy buffer when
+    the dtypes already match: ``pa.array`` imports pandas to ask whether ``values`` is a Series,
+    half a second of a short in-process scan. Other dtypes go through ``pa.array`` (its checked casts)."""
+    if dtype == pa.bool_() and values.dtype == np.bool_:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(bits)])
+    if dtype != pa.bool_() and values.ndim == 1 and values.dtype == np.dtype(dtype.to_pandas_dtype()):
+        return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
+    return pa.array(values, type=dtype)
 
 
 def write_block(root: str | os.PathLike, block: str, tables: dict[str, pa.Table]) -> dict[str, int]:

@@ -16,6 +16,13 @@ the key named, before any work starts. Paths are resolved against the YAML file'
     min_cases: 50                        # binary traits with fewer cases (or controls) are not tested
     min_maf: 0.01                        # variant filters (any of min_maf, min_info, min_call_rate,
     regions: ["1:1-5000000"]             #   regions, variant_ids, variant_ids_file)
+    chromosomes: ["1-22", "X"]           # plink2 --chr: lists and ranges, "chr1" and "1" alike
+    min_mac: 20                          # minimum minor-allele count (plink2 --mac, REGENIE --minMAC)
+    exclude_variants_file: drop.txt      # variant ids left out (plink2/REGENIE --exclude)
+    samples_file: keep.txt               # samples kept, FID IID or IID (plink2/REGENIE --keep)
+    remove_file: remove.txt              # samples left out (plink2/REGENIE --remove)
+    categorical_covariates: [site]       # one-hot, first level (sorted) the reference (--catCovarList)
+    id_delim: "_"                        # store ids are FID<delim>IID (REGENIE BGENs; plink2 --id-delim)
     block_size: 5000                     # variants per Spark task
     trait_chunk: 50                      # traits per Spark task (PheWAS: traits spread over tasks)
     genome_build: GRCh37                 # the store's coordinates, recorded for publishing
@@ -60,6 +67,12 @@ class ScanConfig:
     trait_chunk: int = 50                    # traits per task at most
     genome_build: str | None = None          # GRCh37 or GRCh38: recorded for publishing
     predictions: str | None = None           # REGENIE-style _pred.list of LOCO predictions (step 2)
+    chromosomes: list[str] = field(default_factory=list)   # plink2 --chr: "1-22", "X", "chr3"
+    min_mac: float | None = None             # minimum minor-allele count
+    exclude_variants_file: str | None = None
+    remove_file: str | None = None
+    categorical_covariates: list[str] = field(default_factory=list)
+    id_delim: str | None = None              # store sample ids are FID<id_delim>IID
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,9 +87,13 @@ KEYS: dict[str, tuple] = {
     "min_maf": (float, int, type(None)), "min_info": (float, int, type(None)),
     "min_call_rate": (float, int, type(None)), "regions": (list, str), "variant_ids": (list, str),
     "variant_ids_file": (str, type(None)), "block_size": (int,), "trait_chunk": (int,),
-    "genome_build": (str, type(None)), "predictions": (str, type(None)),
+    "genome_build": (str, type(None)), "predictions": (str, type(None)), "chromosomes": (list, str),
+    "min_mac": (float, int, type(None)),
+    "exclude_variants_file": (str, type(None)), "remove_file": (str, type(None)),
+    "categorical_covariates": (list, str), "id_delim": (str, type(None)),
 }
-PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file", "predictions")
+PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file", "exclude_variants_file",
+             "remove_file", "predictions")
 assert set(KEYS) == {f.name for f in fields(ScanConfig)}
 
 
@@ -124,10 +141,11 @@ def validate(raw: dict, where: str = "configuration") -> ScanConfig:
         if isinstance(value, bool) or not isinstance(value, types):
             names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise ConfigError(f"{where}: {key} must be {names}, got {type(value).__name__} {value!r}")
-    for key in ("covariates", "regions", "variant_ids"):
+    for key in ("covariates", "regions", "variant_ids", "chromosomes", "categorical_covariates"):
         if isinstance(raw.get(key), str):
             raw[key] = [raw[key]]
-    for key in ("traits", "covariate_names", "covariates", "regions", "variant_ids"):
+    for key in ("traits", "covariate_names", "covariates", "regions", "variant_ids", "chromosomes",
+                "categorical_covariates"):
         value = raw.get(key)
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: {key} must be a list of strings")
@@ -160,6 +178,17 @@ def validate(raw: dict, where: str = "configuration") -> ScanConfig:
         if cfg.genome_build.lower() not in builds:
             raise ConfigError(f"{where}: genome_build must be GRCh37 or GRCh38 (or hg19/hg38), got {cfg.genome_build!r}")
         cfg.genome_build = builds[cfg.genome_build.lower()]
+    if cfg.min_mac is not None and cfg.min_mac < 0:
+        raise ConfigError(f"{where}: min_mac must be at least 0, got {cfg.min_mac}")
+    if cfg.id_delim is not None and (len(cfg.id_delim) != 1 or cfg.id_delim.isspace()):
+        raise ConfigError(f"{where}: id_delim must be one character (not a space), got {cfg.id_delim!r}")
+    if cfg.chromosomes:
+        from gwas.scan.chromosomes import parse_chromosomes
+
+        try:
+            parse_chromosomes(cfg.chromosomes)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: chromosomes: {exc}") from None
     for key in ("min_maf", "min_info", "min_call_rate"):
         v = getattr(cfg, key)
         if v is not None and not 0 <= v <= 1:

@@ -1,4 +1,5 @@
-"""Genome-wide association: every selected variant x one or many traits, on Spark.
+"""Genome-wide association: every selected variant x one or many traits, on threads in this
+process (Spark with --spark-master/--spark-conf or under spark-submit).
 
 Quantitative traits: linear regression; binary traits: a score test for every variant, then
 Firth's penalized regression where p < 0.05 (REGENIE-style; --binary-test to change). Each trait
@@ -13,7 +14,7 @@ examples:
 
 from gwas.scan import command
 
-HELP = "genome-wide association scan of one or many traits (resumable Spark job)"
+HELP = "genome-wide association scan of one or many traits (resumable; threads, or Spark)"
 
 
 def add_arguments(parser) -> None:

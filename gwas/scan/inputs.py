@@ -60,6 +60,7 @@ class ScanInputs:
     inputs: dict = field(default_factory=dict)             # input files and checksums
     predictions: dict | None = None     # trait column -> LocoPredictions (step 2), or None
     step1: dict | None = None           # which step 1: list and .loco names and sha256 (results.json)
+    categorical: dict = field(default_factory=dict)        # categorical covariate -> reference, levels
 
     @property
     def tested(self) -> list[str]:
@@ -74,7 +75,8 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def load_phenotypes(path: str | Path, coding: str = "01") -> tuple[TraitMatrix, dict[str, dict], list[Path]]:
+def load_phenotypes(path: str | Path, coding: str = "01",
+                    id_delim: str | None = None) -> tuple[TraitMatrix, dict[str, dict], list[Path]]:
     """(matrix, per-trait catalogue rows, files read) from a phenotypes folder, Parquet or text file."""
     p = Path(path)
     catalogue: dict[str, dict] = {}
@@ -93,31 +95,98 @@ def load_phenotypes(path: str | Path, coding: str = "01") -> tuple[TraitMatrix, 
         raise InputError(f"phenotype file {p} does not exist")
     if p.suffix == ".parquet":
         return read_matrix(p), catalogue, [p]
-    return read_text(p, binary_coding=coding), catalogue, [p]
+    return read_text(p, binary_coding=coding, id_delim=id_delim), catalogue, [p]
 
 
-def load_covariates(paths: list[str], samples=None) -> TraitMatrix | None:
+def load_covariates(paths: list[str], categorical=(), id_delim: str | None = None,
+                    names="all", samples=None) -> TraitMatrix | None:
     """Covariate files joined on sample id (outer join: a sample absent from one file is NaN).
-    With ``samples`` (the analysed sample ids), a file sharing none of them is an error naming it."""
+    Columns named in ``categorical`` are one-hot coded (:func:`one_hot`); the matrix's
+    ``categorical`` attribute maps each to its levels, the first being the reference. With
+    ``names`` (a list) the other columns of text files are not read (they may hold text). With
+    ``samples`` (the analysed sample ids), a file sharing none of them is an error naming it."""
     if not paths:
         return None
     mats = []
+    levels: dict[str, list[str]] = {}
     for path in paths:
         p = Path(path)
         if not p.is_file():
             raise InputError(f"covariate file {p} does not exist")
-        m = read_matrix(p) if p.suffix == ".parquet" else read_text(p, missing_value="-9")
+        if p.suffix == ".parquet":
+            m = read_matrix(p)
+            texts = {c: np.array([_level(v) for v in m.column(c)], dtype=object) for c in categorical if c in m.names}
+            if texts:
+                m = m.select([n for n in m.names if n not in texts])
+        else:
+            skip = set(categorical)
+            if names != "all":
+                with open(p) as fh:
+                    skip |= set(fh.readline().split()[1:]) - set(names)
+            m = read_text(p, missing_value="-9", id_delim=id_delim, skip_columns=skip)
+            texts = read_text_columns(p, categorical, id_delim)
         if samples is not None and not np.isin(m.sample_ids.astype(str), np.asarray(samples, dtype=str)).any():
             raise InputError(f"covariate file {p} shares no sample with the {len(samples)} samples that have genotypes "
                              "and phenotypes: check its IIDs")
+        for name, column in texts.items():
+            names, values, levels[name] = one_hot(name, column)
+            m = TraitMatrix(m.sample_ids, m.names + names, np.column_stack([m.values, values]),
+                            list(m.types) + ["quantitative"] * len(names))
         mats.append(m)
+    unknown = [c for c in categorical if c not in levels]
+    if unknown:
+        raise ConfigError(f"categorical covariate(s) {', '.join(unknown)} not in {', '.join(map(str, paths))}")
     names = [n for m in mats for n in m.names]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"covariate column(s) {', '.join(repeated)} appear in more than one covariate file")
     ids = list(dict.fromkeys(s for m in mats for s in m.sample_ids.tolist()))
     values = np.column_stack([m.align(ids).values for m in mats])
-    return TraitMatrix(np.asarray(ids, dtype=object), names, values, ["quantitative"] * len(names))
+    out = TraitMatrix(np.asarray(ids, dtype=object), names, values, ["quantitative"] * len(names))
+    out.categorical = levels
+    return out
+
+
+def _level(value) -> str | None:
+    """A numeric categorical value as its level name (1.0 -> '1'), None when missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def read_text_columns(path: Path, names, id_delim: str | None = None) -> dict[str, np.ndarray]:
+    """Columns ``names`` (those present) of a plink2/REGENIE text file as text, None where missing
+    (NA, -9, empty ...), in file order, keyed by name; sample ids as :func:`read_text` reads them."""
+    from phenotypes.matrix.io import MISSING_TOKENS
+
+    lines = [ln.split() for ln in Path(path).read_text().splitlines() if ln.strip()]
+    header = lines[0]
+    wanted = {name: header.index(name) for name in names if name in header[1:]}
+    missing = {t.upper() for t in MISSING_TOKENS} | {"-9"}
+    return {name: np.array([None if row[j].upper() in missing else row[j] for row in lines[1:]], dtype=object)
+            for name, j in wanted.items()}
+
+
+def natural_key(level: str):
+    """Sort key: numbers by value, before names in text order (plink2's natural sort, simplified)."""
+    try:
+        return (0, float(level), "")
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def one_hot(name: str, column: np.ndarray) -> tuple[list[str], np.ndarray, list[str]]:
+    """(column names ``name=level``, (samples, levels - 1) 0/1 float64 with NaN where the value is
+    missing, the levels in order) for a categorical covariate: one indicator per level but the
+    first in natural order (the reference), as plink2 and REGENIE code categorical covariates."""
+    present = sorted({v for v in column.tolist() if v is not None}, key=natural_key)
+    if len(present) < 2:
+        raise ConfigError(f"categorical covariate {name!r} has {len(present)} level(s): it needs at least 2")
+    values = np.full((len(column), len(present) - 1), np.nan)
+    known = np.array([v is not None for v in column.tolist()])
+    for j, level in enumerate(present[1:]):
+        values[known, j] = (column[known] == level).astype(np.float64)
+    return [f"{name}={level}" for level in present[1:]], values, present
 
 
 def dependent_column(x: np.ndarray) -> int | None:
@@ -135,17 +204,48 @@ def dependent_column(x: np.ndarray) -> int | None:
     return None
 
 
-def _read_ids(path: str) -> list[str]:
-    lines = [ln.split() for ln in Path(path).read_text().splitlines() if ln.strip()]
+def read_sample_ids(path: str, id_delim: str | None = None, what: str = "sample list") -> list[str]:
+    """Sample ids of a plink2/REGENIE ``--keep``/``--remove`` file: ``FID IID`` or ``IID`` per line,
+    with or without a ``#FID IID``/``#IID`` header; the IID, or with ``id_delim`` FID<id_delim>IID."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} does not exist")
+    lines = [ln.split() for ln in p.read_text().splitlines() if ln.strip()]
     if lines and lines[0][0].lstrip("#").upper() in ("FID", "IID"):
-        col = 1 if lines[0][0].lstrip("#").upper() == "FID" else 0
-        return [ln[col] for ln in lines[1:]]
-    return [ln[1] if len(ln) > 1 else ln[0] for ln in lines]
+        two = lines[0][0].lstrip("#").upper() == "FID"
+        lines = lines[1:]
+    else:
+        two = bool(lines) and len(lines[0]) > 1
+    if id_delim is not None and not two:
+        raise InputError(f"{p}: sample ids joined as FID{id_delim}IID need FID and IID columns")
+    for lineno, ln in enumerate(lines, start=1):
+        if two and len(ln) < 2:
+            raise InputError(f"{p}: line {lineno}: expected FID and IID, got {' '.join(ln)!r}")
+    if not two:
+        return [ln[0] for ln in lines]
+    return [ln[1] if id_delim is None else f"{ln[0]}{id_delim}{ln[1]}" for ln in lines]
+
+
+def selected_samples(cfg: ScanConfig, store: GenotypeStore) -> list[str]:
+    """The store's sample ids kept by ``samples_file`` (plink2 --keep) and not in ``remove_file``
+    (--remove), store order; the samples plink2 would load."""
+    ids = store.sample_ids.tolist()
+    if cfg.samples_file:
+        wanted = set(read_sample_ids(cfg.samples_file, cfg.id_delim, "keep list"))
+        ids = [s for s in ids if s in wanted]
+    if cfg.remove_file:
+        unwanted = set(read_sample_ids(cfg.remove_file, cfg.id_delim, "remove list"))
+        ids = [s for s in ids if s not in unwanted]
+    if not ids:
+        raise InputError(f"no sample of the genotype store {cfg.genotypes} is left after "
+                         + " and ".join(f for f in (cfg.samples_file and f"keeping {cfg.samples_file}",
+                                                    cfg.remove_file and f"removing {cfg.remove_file}") if f))
+    return ids
 
 
 def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
     """Load, align and check phenotypes and covariates against the store (see module docstring)."""
-    matrix, catalogue, files = load_phenotypes(cfg.phenotypes, cfg.phenotype_coding)
+    matrix, catalogue, files = load_phenotypes(cfg.phenotypes, cfg.phenotype_coding, cfg.id_delim)
     names = matrix.names if cfg.traits == "all" else list(cfg.traits)
     unknown = [t for t in names if t not in matrix.names]
     if unknown:
@@ -158,23 +258,29 @@ def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
 
     store_ids = store.sample_ids.tolist()
     pheno_ids = set(matrix.sample_ids.tolist())
-    keep = [s for s in store_ids if s in pheno_ids]
-    if cfg.samples_file:
-        wanted = set(_read_ids(cfg.samples_file))
-        keep = [s for s in keep if s in wanted]
-        files.append(Path(cfg.samples_file))
+    keep = [s for s in selected_samples(cfg, store) if s in pheno_ids]
+    files += [Path(f) for f in (cfg.samples_file, cfg.remove_file) if f]
     if not keep:
+        hint = "check that the phenotype IIDs are the genotype sample ids (linkage)"
+        delim = next((d for d in "_-." if store_ids and all(d in s for s in store_ids[:100])), None)
+        if cfg.id_delim is None and delim:
+            hint += f"; the store's ids look like FID{delim}IID ({store_ids[0]}): try --id-delim {delim}"
         raise InputError(f"no sample is shared by the genotype store {cfg.genotypes} ({len(store_ids)} samples) "
                          f"and the phenotypes {cfg.phenotypes} ({len(pheno_ids)} samples)"
-                         + (f" within {cfg.samples_file}" if cfg.samples_file else "")
-                         + ": check that the phenotype IIDs are the genotype sample ids (linkage)")
+                         + (" after --keep/--remove" if cfg.samples_file or cfg.remove_file else "") + ": " + hint)
     log.info("samples: %d in the store, %d with phenotypes, %d analysed", len(store_ids), len(pheno_ids), len(keep))
     columns = store.sample_index(keep)
     values = matrix.align(keep).values
 
-    cov = load_covariates(cfg.covariates, keep)
+    cov = load_covariates(cfg.covariates, cfg.categorical_covariates, cfg.id_delim, cfg.covariate_names, keep)
+    categorical = {}
     if cov is not None:
-        cov_names = cov.names if cfg.covariate_names == "all" else list(cfg.covariate_names)
+        cov_names = cov.names if cfg.covariate_names == "all" else _expand_categorical(cfg.covariate_names, cov)
+        categorical = {name: {"reference": levels[0], "levels": levels} for name, levels in cov.categorical.items()
+                       if any(c.startswith(f"{name}=") for c in cov_names)}
+        for name, entry in categorical.items():
+            log.info("categorical covariate %s: reference level %s, one indicator per other level (%s)", name,
+                     entry["reference"], ", ".join(entry["levels"][1:]))
         missing = [c for c in cov_names if c not in cov.names]
         if missing:
             raise ConfigError(f"covariate(s) {', '.join(missing)} not in {', '.join(cfg.covariates)} "
@@ -201,7 +307,7 @@ def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
     success = Path(cfg.genotypes) / "_SUCCESS"
     inputs[str(Path(cfg.genotypes))] = {"store_record": success.read_text().strip()}
     return ScanInputs(columns, names, list(matrix.types), values, covariates, cov_names, groups, info, inputs,
-                      predictions, step1)
+                      predictions, step1, categorical)
 
 
 def load_predictions(path: str, names: list[str], samples: list[str], values: np.ndarray, complete: np.ndarray,
@@ -219,6 +325,14 @@ def load_predictions(path: str, names: list[str], samples: list[str], values: np
     step1 = {"pred_list": Path(path).name, "sha256": sha256(path),
              "loco": {p.trait: {"file": Path(p.path).name, "sha256": sha256(p.path)} for p in by_column.values()}}
     return by_column, step1
+
+
+def _expand_categorical(names: list[str], cov: TraitMatrix) -> list[str]:
+    """Covariate names with each categorical covariate replaced by its indicator columns."""
+    out = []
+    for name in names:
+        out += [c for c in cov.names if c.startswith(f"{name}=")] if name in cov.categorical else [name]
+    return out
 
 
 def _check_covariates(covariates: np.ndarray, names: list[str], rows: np.ndarray) -> None:

@@ -1,4 +1,5 @@
-"""Phenome-wide association: chosen variants (or all) x every phecode and custom trait, on Spark.
+"""Phenome-wide association: chosen variants (or all) x every phecode and custom trait, on threads
+in this process (Spark with --spark-master/--spark-conf or under spark-submit).
 
 Every trait of the phenotype matrix by default, each with its own samples (phecode exclusions,
 sex restrictions); binary traits with fewer than --min-cases cases or controls (default 50) are
@@ -14,7 +15,7 @@ examples:
 
 from gwas.scan import command
 
-HELP = "phenome-wide association scan: variants x every phecode and custom trait (resumable Spark job)"
+HELP = "phenome-wide association scan: variants x every phecode and custom trait (resumable; threads, or Spark)"
 
 
 def add_arguments(parser) -> None:

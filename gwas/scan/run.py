@@ -11,6 +11,10 @@
    every block is a pure function of its inputs, gives byte-identical files.
 3. Finalise: every (trait, block) file is checked, ``results.json`` (configuration, software
    versions, input checksums, per-trait counts and status) and then ``_SUCCESS`` are written.
+
+Step 1 is :func:`plan_scan`, which reads only the store's metadata, the phenotype and covariate
+files (numpy, zarr, pyarrow): every option, file and the sample overlap are checked before Numba or
+Spark is imported, so `hubscan gwas` reports a mistake in well under a second.
 """
 
 from __future__ import annotations
@@ -46,13 +50,21 @@ class ScanResult:
     tasks_total: int
 
 
+def read_variant_ids(path: str, what: str) -> list[str]:
+    """First column of a plink2/REGENIE ``--extract``/``--exclude`` file, one id per line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} does not exist")
+    return [ln.split()[0] for ln in p.read_text().splitlines() if ln.strip()]
+
+
 def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
+    """Store rows passing every variant filter of ``cfg``, in store order: MAF/INFO/call rate,
+    regions, ``chromosomes`` (plink2 --chr), ids (--extract) but not ``exclude_variants_file``
+    (--exclude), and ``min_mac`` (plink2 --mac; see :func:`minor_allele_counts`)."""
     ids = list(cfg.variant_ids)
     if cfg.variant_ids_file:
-        path = Path(cfg.variant_ids_file)
-        if not path.is_file():
-            raise InputError(f"variant list {path} does not exist")
-        ids += [ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()]
+        ids += read_variant_ids(cfg.variant_ids_file, "variant list")
     index = store.select_variants(cfg.min_maf, cfg.min_info, cfg.min_call_rate, cfg.regions or None,
                                   ids if (ids or cfg.variant_ids_file) else None)
     if ids:
@@ -61,9 +73,46 @@ def select_variants(cfg: ScanConfig, store: GenotypeStore) -> np.ndarray:
         if unknown:
             raise InputError(f"variant id(s) not in the genotype store: {', '.join(unknown[:10])}"
                              + (f" (+{len(unknown) - 10} more)" if len(unknown) > 10 else ""))
+    if cfg.exclude_variants_file:
+        drop = np.asarray(read_variant_ids(cfg.exclude_variants_file, "exclude list"), dtype=object)
+        index = index[~np.isin(store.variant_field("variant_id")[index].astype(object), drop)]
+    if cfg.chromosomes:
+        from gwas.scan.chromosomes import contigs_selected
+
+        contigs = contigs_selected(store.contig_ids, cfg.chromosomes)
+        if not contigs:
+            raise InputError(f"--chr {' '.join(cfg.chromosomes)}: no such contig in the genotype store "
+                             f"(it has {', '.join(store.contig_ids[:10])})")
+        index = index[np.isin(store.variant_field("variant_contig")[index], contigs)]
+    if cfg.min_mac is not None and len(index):
+        index = index[minor_allele_counts(cfg, store, index) >= cfg.min_mac]
     if len(index) == 0:
         raise InputError(f"no variant of {cfg.genotypes} passes the variant filters")
     return index
+
+
+def minor_allele_counts(cfg: ScanConfig, store: GenotypeStore, index: np.ndarray) -> np.ndarray:
+    """Minor-allele dosage count of each variant of ``index`` over the samples plink2 would load
+    (the store's, after --keep/--remove; phenotypes are not looked at, as plink2 --mac): from the
+    store's ALT frequency and call rate (AF x 2 x called samples: exact for diploid calls) when every
+    sample is kept, else counted from the dosages of the kept samples, one pass over the genotypes."""
+    from gwas.scan.inputs import selected_samples
+    from gwas.store.variables import DOSAGE_MISSING, DOSAGE_SCALE
+
+    kept = selected_samples(cfg, store)
+    if len(kept) == store.n_samples:
+        af = store.variant_field("variant_allele_frequency")[index]
+        alleles = 2.0 * np.rint(store.variant_field("variant_call_rate")[index] * store.n_samples)
+        alt = af * alleles
+        return np.minimum(alt, alleles - alt)
+    columns = store.sample_index(kept)
+    out = np.empty(len(index))
+    for a in range(0, len(index), 10_000):
+        codes = store.dosage_codes(index[a:a + 10_000], columns)
+        called = codes != DOSAGE_MISSING
+        alt = np.where(called, codes, 0).sum(axis=1, dtype=np.float64) / DOSAGE_SCALE
+        out[a:a + 10_000] = np.minimum(alt, 2.0 * called.sum(axis=1) - alt)
+    return out
 
 
 def plan_blocks(index: np.ndarray, block_size: int) -> list[tuple[str, np.ndarray]]:
@@ -79,17 +128,16 @@ def plan_tasks(blocks, n_chunks: int) -> list[tuple[str, str, np.ndarray, int]]:
 
 
 def software_versions() -> dict[str, str]:
-    import numba
-    import pyarrow
+    """Versions from the installed distributions' metadata (no import: a run on threads never
+    loads pyspark, and results.json is the same whichever engine ran the blocks)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    versions = {"hubscan": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                "numba": numba.__version__, "pyarrow": pyarrow.__version__}
-    try:
-        import pyspark
-
-        versions["pyspark"] = pyspark.__version__
-    except ImportError:  # pragma: no cover - pyspark is a dependency
-        pass
+    versions = {"hubscan": __version__, "python": platform.python_version(), "numpy": np.__version__}
+    for name in ("numba", "pyarrow", "pyspark"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - all three are dependencies
+            pass
     return versions
 
 
@@ -105,20 +153,31 @@ def _block_task(out: str, tracker_args: tuple, store_path: str, options: TestOpt
 
 @dataclass
 class ScanPlan:
-    """What :func:`prepare_scan` checked before any work: the store, inputs and variants."""
+    """A checked scan, ready to run: what :func:`plan_scan` found (no output written yet)."""
 
-    store: GenotypeStore
+    cfg: ScanConfig
     inputs: ScanInputs
-    index: np.ndarray
+    index: np.ndarray                               # selected variants (store rows)
+    blocks: list[tuple[str, np.ndarray]]
+    chunks: list                                    # trait chunks (gwas.scan.block.trait_chunks)
+    tasks: list[tuple[str, str, np.ndarray, int]]
+
+    @property
+    def n_tests(self) -> int:
+        return len(self.index) * len(self.inputs.tested)
 
 
-def prepare_scan(cfg: ScanConfig) -> ScanPlan:
-    """Every check that needs no Spark (output folder, store, phenotypes, covariates, variant
-    filters), so that a bad input stops the run before a session starts."""
+def plan_scan(cfg: ScanConfig) -> ScanPlan:
+    """Step 1: check the output folder, load and check the inputs and the variant selection, cut
+    the work into tasks. Raises ConfigError/InputError naming the problem; imports neither Numba
+    nor Spark."""
     check_output_dir(cfg.out)
     store = GenotypeStore(cfg.genotypes)
     inputs = prepare_inputs(cfg, store)
-    return ScanPlan(store, inputs, select_variants(cfg, store))
+    index = select_variants(cfg, store)
+    blocks = plan_blocks(index, cfg.block_size)
+    chunks = trait_chunks(inputs.groups, cfg.trait_chunk)
+    return ScanPlan(cfg, inputs, index, blocks, chunks, plan_tasks(blocks, len(chunks)))
 
 
 def tracked_config(cfg: ScanConfig, inputs: ScanInputs) -> dict:
@@ -130,14 +189,12 @@ def tracked_config(cfg: ScanConfig, inputs: ScanInputs) -> dict:
 
 
 def run_scan(cfg: ScanConfig, spark=None, plan: ScanPlan | None = None) -> ScanResult:
-    """Run ``cfg`` into ``cfg.out``; blocks as Spark tasks when ``spark`` is given, else in this process.
-    ``plan``: the result of :func:`prepare_scan` when the caller checked the inputs already."""
-    plan = plan or prepare_scan(cfg)
-    store, inputs, index = plan.store, plan.inputs, plan.index
+    """Run ``cfg`` into ``cfg.out``; blocks as Spark tasks when ``spark`` is given, else in this
+    process (Numba's threads inside each block). ``plan``: :func:`plan_scan`'s result for ``cfg``
+    when the caller checked the inputs first."""
+    plan = plan or plan_scan(cfg)
+    inputs, index, blocks, chunks, tasks = plan.inputs, plan.index, plan.blocks, plan.chunks, plan.tasks
     out = prepare_output_dir(cfg.out)
-    blocks = plan_blocks(index, cfg.block_size)
-    chunks = trait_chunks(inputs.groups, cfg.trait_chunk)
-    tasks = plan_tasks(blocks, len(chunks))
     options = TestOptions.of(cfg)
     tracker_args = (str(out), cfg.job, tracked_config(cfg, inputs))
     tracker = PartTracker(*tracker_args)
@@ -164,7 +221,8 @@ def run_scan(cfg: ScanConfig, spark=None, plan: ScanPlan | None = None) -> ScanR
     names = [b[0] for b in blocks]
     metadata = {"job": cfg.job, "genome_build": cfg.genome_build, "created_by": f"hubscan {__version__}", "software": software_versions(),
                 **tracked_config(cfg, inputs), "traits": inputs.trait_info,
-                "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
+                "covariates": inputs.covariate_names, "categorical_covariates": inputs.categorical,
+                "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}
     if inputs.step1 is not None:  # which step 1 (whole-genome regression) the tests used
         metadata["step1"] = inputs.step1

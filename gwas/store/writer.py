@@ -158,3 +158,22 @@ def _write_chunk(folder: Path, z: zarr.Array, start: int, arr: np.ndarray, index
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def name_missing_ids(path: str | os.PathLike) -> int:
+    """Give variants without an id (``variant_id_mask``: '.' or empty in the input) the id
+    ``chrom:pos:ref:alt`` (plink2 ``--set-missing-var-ids @:#:$r:$a``), so that they can be selected
+    and published; the mask keeps recording that the input had none. Returns how many were named."""
+    root = open_group(path, "r+")
+    absent = np.flatnonzero(root["variant_id_mask"][:])
+    if len(absent) == 0:
+        return 0
+    contigs = np.asarray(root["contig_id"][:], dtype=object)
+    chrom = contigs[root["variant_contig"][:][absent]]
+    pos = root["variant_position"][:][absent]
+    alleles = root["variant_allele"][:][absent]
+    ids = root["variant_id"][:]
+    ids[absent] = [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(chrom.tolist(), pos.tolist(), alleles[:, 0].tolist(),
+                                                            alleles[:, 1].tolist())]
+    root["variant_id"][:] = ids
+    return len(absent)

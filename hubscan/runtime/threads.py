@@ -11,6 +11,8 @@ regression's) keep their threads.
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -61,3 +63,24 @@ def thread_slices(n: int, per_thread: int = 1, smallest: int = 1, multiple: int 
     step = -(-n // (per_thread * numba.get_num_threads()))
     step = -(-max(step, smallest, 1) // multiple) * multiple
     return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+@contextmanager
+def use_threads(n: int | None = None):
+    """Run the ``with`` block on ``n`` threads (default: every core this process may use): Numba's
+    parallel kernels and the BLAS pools. Before numba is imported this sets ``NUMBA_NUM_THREADS``
+    (Numba's pool is then started at that size); after, ``numba.set_num_threads``. Yields ``n``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = cores if n is None else n
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(n)
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield n
+    finally:
+        numba.set_num_threads(before)

@@ -51,15 +51,16 @@ class TraitMatrix:
 
     def align(self, sample_ids) -> TraitMatrix:
         """Rows reordered to ``sample_ids``; samples absent here get NaN (this matrix itself when
-        the ids are already its own, in order: no copy of a large matrix)."""
-        import pandas as pd
-
+        the ids are already its own, in order: no copy of a large matrix). A dict lookup, not
+        pandas: a scan on threads does not import pandas (about 0.5 s of a short command)."""
         if len(sample_ids) == len(self.sample_ids) and np.array_equal(np.asarray(sample_ids, dtype=object),
                                                                       self.sample_ids):
             return self
 
         out = np.full((len(sample_ids), len(self.names)), np.nan)
-        idx = pd.Index(self.sample_ids).get_indexer(pd.Index(np.asarray(sample_ids, dtype=object)))
+        position = {s: i for i, s in enumerate(self.sample_ids.tolist())}
+        idx = np.fromiter((position.get(s, -1) for s in np.asarray(sample_ids, dtype=object).tolist()),
+                          dtype=np.int64, count=len(sample_ids))
         ok = idx >= 0
         out[ok] = self.values[idx[ok]]
         return TraitMatrix(np.asarray(sample_ids, dtype=object), list(self.names), out, list(self.types))
@@ -157,8 +158,12 @@ def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str = "01",
             fh.write(f"{sid if fid == 'iid' else '0'}\t{sid}\t" + "\t".join(cells) + "\n")
 
 
-def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | None = "-9") -> TraitMatrix:
-    """Read a plink2/REGENIE phenotype or covariate file; sample ids are the IID column."""
+def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | None = "-9",
+              id_delim: str | None = None, skip_columns=()) -> TraitMatrix:
+    """Read a plink2/REGENIE phenotype or covariate file; sample ids are the IID column, or with
+    ``id_delim`` FID<id_delim>IID (genotype ids written so, as REGENIE's BGEN sample ids are; the file
+    must then have a FID column). Columns named in ``skip_columns`` are left out unread (e.g.
+    categorical covariates, read as text elsewhere)."""
     if binary_coding not in ("01", "12"):
         raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
     path = require_file(path, "phenotype/covariate file")
@@ -173,7 +178,14 @@ def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | 
         id_col, start = 0, 1
     else:
         raise InputError(f"{path}: line 1: header must start with '#FID IID', 'FID IID' or '#IID' (got {lines[0][:60]!r})")
+    if id_delim is not None and id_col == 0:
+        raise InputError(f"{path}: line 1: sample ids joined as FID{id_delim}IID need a FID column (header '#FID IID ...')")
     names = header[start:]
+    read = [j for j, name in enumerate(names) if name not in skip_columns]
+    if len(read) < len(names):
+        names = [names[j] for j in read]
+    else:
+        read = None
     ids, rows = [], []
     missing = {m.upper() for m in MISSING_TOKENS} | ({missing_value.upper()} if missing_value else set())
     for lineno, line in enumerate(lines[1:], start=2):
@@ -182,9 +194,10 @@ def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | 
         cells = line.split()
         if len(cells) != len(header):
             raise InputError(f"{path}: line {lineno}: {len(cells)} fields, the header has {len(header)}")
-        ids.append(cells[id_col])
+        ids.append(cells[id_col] if id_delim is None else f"{cells[0]}{id_delim}{cells[1]}")
         row = []
-        for name, cell in zip(names, cells[start:]):
+        values_here = cells[start:] if read is None else [cells[start + j] for j in read]
+        for name, cell in zip(names, values_here):
             if cell.upper() in missing:
                 row.append(np.nan)
                 continue

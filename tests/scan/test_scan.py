@@ -267,3 +267,72 @@ def test_traits_spread_over_tasks_give_the_same_bytes(scan_cohort, serial, spark
     assert (np.abs(a.beta[ok] - b.beta[ok]) <= 1e-7 * b.standard_error[ok]).all()
     np.testing.assert_allclose(a.neg_log10_p[ok], b.neg_log10_p[ok], rtol=1e-7)
     assert (a.n == b.n).all() and (a.error_code == b.error_code).all()
+
+
+def _cli(argv, cwd, **env):
+    return subprocess.run([sys.executable, "-m", "hubscan.cli", *argv], cwd=cwd, env=dict(_env(), **env),
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_runs_in_process_by_default_without_a_jvm(scan_cohort, serial, tmp_path):
+    """`hubscan gwas` without Spark options needs no Java at all (JAVA_HOME points nowhere) and writes
+    the same bytes as run_scan in this process, which test_spark_tasks_write_the_same_bytes shows are
+    Spark's bytes; `--threads 1` too. With --spark-master the same command needs Java (exit 3)."""
+    c = scan_cohort
+    argv = ["gwas", "--genotype-store", str(c["store"]), "--phenotypes", str(c["pheno"]), "--covariate",
+            str(c["cov"]), "--min-cases", "10", "--block-size", str(BLOCK)]
+    no_java = {"JAVA_HOME": str(tmp_path / "no-java")}
+    for name, extra in [("threads", []), ("one-thread", ["--threads", "1"])]:
+        done = _cli([*argv, "--out", str(tmp_path / name), *extra], tmp_path, **no_java)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "blocks run in this process" in done.stderr and "1500 variants x 4 traits" in done.stdout
+        assert _files(tmp_path / name) == _files(serial)
+        assert (tmp_path / name / "results.json").read_bytes().count(b"pyspark") == 1  # version, from metadata
+    spark = _cli([*argv, "--out", str(tmp_path / "spark"), "--spark-master", "local[2]"], tmp_path, **no_java)
+    assert spark.returncode == 3 and "Java not found" in spark.stderr
+
+
+def test_mistakes_reported_before_numba_or_spark_start(scan_cohort, tmp_path):
+    """A wrong trait, an unknown file, no shared sample: exit 2/1 with the reason, even with
+    --spark-master and no Java, and neither numba nor pyspark imported (checked in the process)."""
+    c = scan_cohort
+    other = write_plink_table(tmp_path / "other.tsv", pd.DataFrame({"IID": ["X1", "X2"], "ldl": [1.0, 2.0]}))
+    base = ["gwas", "--genotype-store", str(c["store"]), "--covariate", str(c["cov"]), "--out", str(tmp_path / "o")]
+    probe = ("import sys\nfrom hubscan.cli import main\ncode = main(sys.argv[1:])\n"
+             "print('loaded:', sorted(m for m in ('numba', 'pyspark', 'hail', 'pandas') if m in sys.modules))\n"
+             "sys.exit(code)\n")
+    for extra, code, message in [
+            (["--phenotypes", str(c["pheno"]), "--trait", "nope"], 2, "trait\\(s\\) not in .*: nope"),
+            (["--phenotypes", str(tmp_path / "none.tsv")], 1, "phenotype file .*none.tsv does not exist"),
+            (["--phenotypes", str(other)], 1, "no sample is shared"),
+            (["--phenotypes", str(c["pheno"]), "--threads", "0"], 2, "--threads must be at least 1"),
+            (["--phenotypes", str(c["pheno"]), "--engine", "threads", "--spark-master", "local[2]"], 2,
+             "--engine threads contradicts --spark-master")]:
+        done = subprocess.run([sys.executable, "-c", probe, *base, *extra, "--spark-master", "local[2]"][:None if
+                              "--engine" not in extra else -2], cwd=tmp_path, capture_output=True, text=True,
+                              env=dict(_env(), JAVA_HOME=str(tmp_path / "no-java")), timeout=300)
+        assert done.returncode == code, (extra, done.stderr[-2000:])
+        assert len(done.stderr.strip().splitlines()) == 1
+        import re
+
+        assert re.search(message, done.stderr), done.stderr
+        assert "loaded: []" in done.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_second_run_starts_warm_from_numba_cache(scan_cohort, tmp_path):
+    """A fresh Numba cache: the first `hubscan gwas` compiles and saves its kernels, the second loads
+    them and compiles nothing: a cached kernel that had to be compiled again would be saved again
+    (NUMBA_DEBUG_CACHE prints each save and load)."""
+    c = scan_cohort
+    argv = ["gwas", "--genotype-store", str(c["store"]), "--phenotypes", str(c["pheno"]), "--trait", "ldl",
+            "--covariate", str(c["cov"]), "--region", "21"]
+    logs = []
+    for run in ("first", "second"):
+        done = _cli([*argv, "--out", str(tmp_path / run)], tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+                    NUMBA_DEBUG_CACHE="1")
+        assert done.returncode == 0, done.stderr[-3000:]
+        logs.append(done.stdout + done.stderr)
+    assert logs[0].count("data saved") > 0
+    assert logs[1].count("data saved") == 0 and logs[1].count("data loaded") > 0
+    assert _files(tmp_path / "first") == _files(tmp_path / "second")
