@@ -25,7 +25,7 @@ def _parse(argv):
 
 
 @pytest.fixture(scope="module")
-def cli_run(spark, shared_data, tmp_path_factory):
+def cli_run(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     cohort = hub_cohort(folder, shared_data / PHECODE12, n_patients=120, seed=11)
     (folder / "samples.txt").write_text("\n".join(cohort["sample_ids"]) + "\n")
