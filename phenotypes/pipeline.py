@@ -243,9 +243,10 @@ def _write_matrix(out: Path, samples: pd.DataFrame, phecode_parts, derived, in_r
             first_traits.append(d.first_dates["trait"].to_numpy(object))
             first_days.append(d.first_dates["date"].to_numpy(np.int64))
     rows = np.concatenate(first_rows) if first_rows else np.empty(0, np.int64)
+    # object arrays of str straight to Arrow (no fixed-width unicode copy: tens of millions of cases)
     table = pa.table({
-        "sample_id": pa.array(sample_ids[rows].astype(str) if len(rows) else [], pa.string()),
-        "trait": pa.array(np.concatenate(first_traits).astype(str) if first_traits else [], pa.string()),
+        "sample_id": pa.array(sample_ids[rows] if len(rows) else [], pa.string()),
+        "trait": pa.array(np.concatenate(first_traits).astype(object) if first_traits else [], pa.string()),
         "first_date": pa.array((np.concatenate(first_days).astype("datetime64[D]") if first_days
                                 else np.empty(0, "datetime64[D]")), pa.date32()),
     })
