@@ -55,10 +55,13 @@ def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: i
     rng = np.random.default_rng(seed)
     m = pd.read_csv(map_path, dtype=str, keep_default_na=False)
     col = "ICD10" if "ICD10" in m.columns else [c for c in m.columns if c.lower() in ("code", "icd")][0]
-    codes = np.array(sorted({c for c in m[col] if "-" not in c}))
+    codes = np.array(sorted({c for c in m[col] if "-" not in c}), dtype=object)
+    undotted = np.array([c.replace(".", "") for c in codes], dtype=object)
     weights = 1.0 / np.arange(1, len(codes) + 1) ** 0.9
     weights = rng.permutation(weights / weights.sum())
-    ids = np.array([f"P{i:07d}" for i in range(n_persons)])
+    ids = pa.array([f"P{i:07d}" for i in range(n_persons)])
+    days = pa.array((np.datetime64("2000-01-01") + np.arange(8760).astype("timedelta64[D]")).astype(str))
+    both = pa.array(np.concatenate([codes, undotted]).astype(str))
     writers = {}
     chunk = 1_000_000
     files = {"events": open(root / "hub_events.csv", "wb")}
@@ -68,16 +71,20 @@ def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: i
         for start in range(0, n_events, chunk):
             k = min(chunk, n_events - start)
             who = rng.integers(0, n_persons, size=k)
-            day = (np.datetime64("2000-01-01") + rng.integers(0, 8760, size=k).astype("timedelta64[D]")).astype(str)
-            code = codes[rng.choice(len(codes), size=k, p=weights)]
+            day = rng.integers(0, 8760, size=k)
+            pick = rng.choice(len(codes), size=k, p=weights)
             undot = rng.random(k) < 0.5
-            written = np.where(undot, np.char.replace(code.astype(str), ".", ""), code)
-            tables = {"events": pa.table({"patient_id": ids[who], "date": day, "vocabulary": np.full(k, "ICD10"),
-                                          "code": written, "value": pa.nulls(k, pa.string()),
-                                          "unit": pa.nulls(k, pa.string())})}
+            def text(index, values):  # strings built in Arrow (dictionary decoded), not Python objects
+                return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), values).cast(pa.string())
+
+            patient, date = text(who, ids), text(day, days)
+            tables = {"events": pa.table({"patient_id": patient, "date": date,
+                                          "vocabulary": text(np.zeros(k, np.int32), pa.array(["ICD10"])),
+                                          "code": text(np.where(undot, pick + len(codes), pick), both),
+                                          "value": pa.nulls(k, pa.string()), "unit": pa.nulls(k, pa.string())})}
             if phetk:
-                tables["phetk"] = pa.table({"person_id": ids[who], "date": day, "ICD": code,
-                                            "vocabulary_id": np.full(k, "ICD10CM")})
+                tables["phetk"] = pa.table({"person_id": patient, "date": date, "ICD": text(pick, both),
+                                            "vocabulary_id": text(np.zeros(k, np.int32), pa.array(["ICD10CM"]))})
             for name, table in tables.items():
                 if name not in writers:
                     writers[name] = pcsv.CSVWriter(files[name], table.schema)
@@ -87,18 +94,19 @@ def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: i
             w.close()
         for f in files.values():
             f.close()
+    id_list = ids.to_numpy(zero_copy_only=False)
     sex = rng.choice(["M", "F"], size=n_persons)
     birth = np.datetime64("1930-01-01") + rng.integers(0, 25000, size=n_persons).astype("timedelta64[D]")
     birth = np.minimum(birth, np.datetime64("1999-12-31"))
-    pd.DataFrame({"patient_id": ids, "sex": sex, "birth_date": birth.astype(str)}).to_csv(root / "persons.csv", index=False)
+    pd.DataFrame({"patient_id": id_list, "sex": sex, "birth_date": birth.astype(str)}).to_csv(root / "persons.csv", index=False)
     samples = np.array([f"S{i:07d}" for i in range(n_persons)])
-    pd.DataFrame({"patient_id": ids, "sample_id": samples}).to_csv(root / "linkage.csv", index=False)
+    pd.DataFrame({"patient_id": id_list, "sample_id": samples}).to_csv(root / "linkage.csv", index=False)
     (root / "samples.txt").write_text("\n".join(samples) + "\n")
     out = {"events": root / "hub_events.csv", "persons": root / "persons.csv", "linkage": root / "linkage.csv",
            "samples": root / "samples.txt"}
     if phetk:
         age = (np.datetime64("2024-01-01") - birth).astype(np.int64) / 365.25
-        pd.DataFrame({"person_id": ids, "sex": (sex == "M").astype(int), "age": age.round(2)}).to_csv(
+        pd.DataFrame({"person_id": id_list, "sex": (sex == "M").astype(int), "age": age.round(2)}).to_csv(
             root / "phetk_cohort.csv", index=False)
         out["phetk_icd"], out["phetk_cohort"] = root / "phetk_icd.csv", root / "phetk_cohort.csv"
     return out
