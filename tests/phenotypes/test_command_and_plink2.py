@@ -88,3 +88,14 @@ def test_plink2_reads_our_text_files(cli_run, plink2, tmp_path):
     stored = read_text(tmp_path / "d2.cov", missing_value=None).align(cov.sample_ids)
     for name in cov.names:
         np.testing.assert_allclose(stored.column(name), cov.column(name), rtol=PLINK2_DIGITS, equal_nan=True, err_msg=name)
+
+
+def test_engine_choice(monkeypatch):
+    """In-process by default; Spark with --spark-master or --spark-conf, or under spark-submit."""
+    base = ["--hub", "h.csv", "--linkage", "l.csv", "--samples", "s", "--out", "o"]
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert not command.wants_spark(_parse(base))
+    assert command.wants_spark(_parse(base + ["--spark-master", "local[2]"]))
+    assert command.wants_spark(_parse(base + ["--spark-conf", "spark-conf/local.conf"]))
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "4242")  # what spark-submit sets for its Python
+    assert command.wants_spark(_parse(base))
