@@ -14,6 +14,9 @@ phenotypes.tsv (plink2/REGENIE layout) with --text.
 example:
   hubscan phenotypes --hub cohort/hub_events.csv --linkage cohort/linkage.csv \\
       --genotype-store store --phecode-map phecode_map_v1_2_icd10_beta.csv --out phenotypes
+
+Engine: in-process on this machine (polars, records streamed; no JVM) by default; Spark with
+--spark-master or --spark-conf, or under spark-submit. Both write the same files.
 """
 
 import datetime as dt
@@ -111,16 +114,27 @@ def config_from_args(args):
         block_size=args.block_size, text=args.text, binary_coding=args.binary_coding, fid=args.fid)
 
 
+def wants_spark(args) -> bool:
+    """Spark only when asked for: ``--spark-master``, ``--spark-conf`` or under ``spark-submit``;
+    otherwise the in-process engine (no JVM)."""
+    from hubscan.runtime.spark import under_spark_submit
+
+    return bool(args.spark_master or args.spark_conf or under_spark_submit())
+
+
 def run(args) -> int:
-    from hubscan.runtime.spark import spark_for_run
+    from phenotypes.checks import check_before_work
     from phenotypes.pipeline import build_phenotypes
 
-    from phenotypes.checks import check_before_work
-
     config = config_from_args(args)
-    check_before_work(config, args.out, detect_omop_patient_id=args.omop_patient_id == "auto")  # before Spark
-    with spark_for_run(args.out, args.spark_conf, spark_overrides(args)) as spark:
-        result = build_phenotypes(spark, config, args.out)
+    check_before_work(config, args.out, detect_omop_patient_id=args.omop_patient_id == "auto")  # before any engine
+    if wants_spark(args):
+        from hubscan.runtime.spark import spark_for_run
+
+        with spark_for_run(args.out, args.spark_conf, spark_overrides(args)) as spark:
+            result = build_phenotypes(spark, config, args.out)
+    else:
+        result = build_phenotypes(None, config, args.out)
     link = result.report["linkage"]
     print(f"{result.out}: {result.n_traits} traits x {result.n_samples} samples "
           f"({link['samples_linked']} linked, {link['samples_unlinked']} without records); "

@@ -28,7 +28,7 @@ from hubscan.files import atomic_file, prepare_output_dir
 from hubscan.progress import Progress
 from phenotypes.matrix.catalogue import Catalogue
 from phenotypes.matrix.io import BINARY, ParquetMatrixWriter, TraitMatrix, write_text
-from phenotypes.sources import Source, load_records
+from phenotypes.sources import Source
 from phenotypes.sources.records import QualityPolicy
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,17 @@ class PhenotypeResult:
 
 
 def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> PhenotypeResult:
-    """Derive every trait of ``config`` and write the outputs under ``out``."""
+    """Derive every trait of ``config`` and write the outputs under ``out``.
+
+    ``spark``: None for the in-process engine (:mod:`phenotypes.columnar`, one machine, no JVM), or
+    a SparkSession for the Spark engine (clusters); the outputs are the same
+    (:mod:`phenotypes.engines`).
+    """
+    from phenotypes.engines import engine_for
     from phenotypes.linkage import genotype_sample_ids, link_samples, read_linkage_table, sample_table
-    from phenotypes.phecodes.count import count_phecode_days
     from phenotypes.phecodes.maps import load_phecode_map, with_info
 
+    engine = engine_for(spark)
     out = prepare_output_dir(out)
     scratch = out / "_work"
     if config.sample_ids is not None:
@@ -97,16 +103,17 @@ def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> Phenoty
         from phenotypes.definitions.spec import load_definitions
 
         definitions = load_definitions(config.definitions)
+    linkage_table = read_linkage_table(config.linkage) if spark is None else None
     crosswalk = None
     if config.crosswalk is not None or config.omop_crosswalk:
-        from phenotypes.vocab.crosswalk import build_crosswalk
+        crosswalk = engine.crosswalk(config, scratch)
 
-        crosswalk = build_crosswalk(spark, config.crosswalk, config.sources if config.omop_crosswalk else [], scratch)
-
-    records = load_records(spark, config.sources, scratch, config.policy)
+    records = engine.records(config, scratch, linkage_table, sample_ids, definitions)
     report = {"records": records.report}
     try:
-        linkage = link_samples(read_linkage_table(config.linkage), sample_ids, config.linkage_duplicates,
+        if linkage_table is None:
+            linkage_table = read_linkage_table(config.linkage)
+        linkage = link_samples(linkage_table, sample_ids, config.linkage_duplicates,
                                str(config.linkage), known_patients=records.persons["patient_id"])
         report["linkage"] = linkage.report
         if linkage.report["samples_linked"] == 0:
@@ -120,7 +127,7 @@ def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> Phenoty
 
         phecode_parts = []
         for pmap in maps:
-            days = count_phecode_days(spark, records.events, pmap, patient_rows, n, config.parent_fallback, crosswalk)
+            days = engine.phecode_days(records, pmap, patient_rows, n, config.parent_fallback, crosswalk)
             phecode_parts.append((pmap, days))
             report.setdefault("phecodes", {})[Path(pmap.source).name] = {
                 "version": pmap.version, "layout": pmap.layout, "phecodes": len(pmap.phecodes),
@@ -129,14 +136,10 @@ def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> Phenoty
                 days.resolution.unmapped.to_csv(tmp, sep="\t", index=False)
         derived = []
         if definitions is not None:
-            from phenotypes.definitions.evaluate import evaluate_definitions
-            from phenotypes.quantitative.traits import evaluate_measurements
-
             if definitions.binary:
-                derived.append(evaluate_definitions(spark, records.events, definitions.binary, patient_rows, samples,
-                                                    crosswalk))
+                derived.append(engine.binary(records, definitions.binary, patient_rows, samples, crosswalk))
             if definitions.quantitative:
-                derived.append(evaluate_measurements(spark, records.events, definitions, patient_rows, samples))
+                derived.append(engine.quantitative(records, definitions, patient_rows, samples))
             for d in derived:
                 report.setdefault("derived", {})[d.source] = d.report
         catalogue = _write_matrix(out, samples, phecode_parts, derived, in_records, sex, config, report)
@@ -243,9 +246,10 @@ def _write_matrix(out: Path, samples: pd.DataFrame, phecode_parts, derived, in_r
             first_traits.append(d.first_dates["trait"].to_numpy(object))
             first_days.append(d.first_dates["date"].to_numpy(np.int64))
     rows = np.concatenate(first_rows) if first_rows else np.empty(0, np.int64)
+    # object arrays of str straight to Arrow (no fixed-width unicode copy: tens of millions of cases)
     table = pa.table({
-        "sample_id": pa.array(sample_ids[rows].astype(str) if len(rows) else [], pa.string()),
-        "trait": pa.array(np.concatenate(first_traits).astype(str) if first_traits else [], pa.string()),
+        "sample_id": pa.array(sample_ids[rows] if len(rows) else [], pa.string()),
+        "trait": pa.array(np.concatenate(first_traits).astype(object) if first_traits else [], pa.string()),
         "first_date": pa.array((np.concatenate(first_days).astype("datetime64[D]") if first_days
                                 else np.empty(0, "datetime64[D]")), pa.date32()),
     })

@@ -74,13 +74,9 @@ def evaluate_definitions(spark, events, definitions: list[BinaryDefinition], pat
     """Every binary definition for the genotype samples (two Spark jobs)."""
     from pyspark.sql import functions as F
 
-    n = len(samples)
     vocabs = sorted({r.vocabulary for d in definitions for r in (*d.include, *d.exclude)})
     codes = events.filter(F.col("vocabulary").isin(*vocabs)).select("vocabulary", "code").distinct().toPandas()
     matches = match_codes(codes.sort_values(["vocabulary", "code"], kind="stable"), definitions)
-    include_days = np.zeros((n, len(definitions)), dtype=np.int64)
-    excluded_hit = np.zeros((n, len(definitions)), dtype=bool)
-    first = np.full((n, len(definitions)), np.iinfo(np.int64).max)
     if not matches.empty and not patient_rows.empty:
         windows = pd.DataFrame({
             "trait": np.arange(len(definitions), dtype=np.int32),
@@ -104,11 +100,24 @@ def evaluate_definitions(spark, events, definitions: list[BinaryDefinition], pat
                 .groupBy("row", "trait", "kind")
                 .agg(F.countDistinct("date").alias("days"),
                      F.datediff(F.min("date"), F.lit("1970-01-01")).alias("first"))).toPandas()
-        inc = hits[hits["kind"] == INCLUDE]
-        exc = hits[hits["kind"] == EXCLUDE]
-        include_days[inc["row"].to_numpy(), inc["trait"].to_numpy()] = inc["days"].to_numpy()
-        first[inc["row"].to_numpy(), inc["trait"].to_numpy()] = inc["first"].to_numpy()
-        excluded_hit[exc["row"].to_numpy(), exc["trait"].to_numpy()] = True
+    else:
+        hits = pd.DataFrame(columns=["row", "trait", "kind", "days", "first"])
+    return definition_traits(hits, matches, definitions, samples)
+
+
+def definition_traits(hits: pd.DataFrame, matches: pd.DataFrame, definitions: list[BinaryDefinition],
+                      samples: pd.DataFrame) -> DerivedTraits:
+    """The traits from ``hits`` (row, trait, kind, days: distinct days, first: first day since
+    1970-01-01) of the linked samples: the status rule of the module docstring."""
+    n = len(samples)
+    include_days = np.zeros((n, len(definitions)), dtype=np.int64)
+    excluded_hit = np.zeros((n, len(definitions)), dtype=bool)
+    first = np.full((n, len(definitions)), np.iinfo(np.int64).max)
+    inc = hits[hits["kind"] == INCLUDE]
+    exc = hits[hits["kind"] == EXCLUDE]
+    include_days[inc["row"].to_numpy(np.int64), inc["trait"].to_numpy(np.int64)] = inc["days"].to_numpy(np.int64)
+    first[inc["row"].to_numpy(np.int64), inc["trait"].to_numpy(np.int64)] = inc["first"].to_numpy(np.int64)
+    excluded_hit[exc["row"].to_numpy(np.int64), exc["trait"].to_numpy(np.int64)] = True
     in_records = samples["in_records"].to_numpy(bool)
     sex = samples["sex_code"].to_numpy(np.int8)
     values = np.empty((n, len(definitions)))

@@ -26,7 +26,10 @@ class Resolution:
 
 def resolve_codes(code_counts: pd.DataFrame, pmap: PhecodeMap, parent_fallback: bool = True) -> Resolution:
     """``code_counts``: (family, code, n_events) of the records' ICD codes."""
-    by_code = {key: grp["phecode"].tolist() for key, grp in pmap.pairs.groupby(["family", "code"], sort=False)}
+    by_code: dict[tuple[str, str], list[str]] = {}
+    for family, code, phecode in zip(pmap.pairs["family"].tolist(), pmap.pairs["code"].tolist(),
+                                     pmap.pairs["phecode"].tolist()):
+        by_code.setdefault((family, code), []).append(phecode)
     rows, unmapped = [], []
     n_exact = n_parent = 0
     for family, code, n in code_counts[["family", "code", "n_events"]].itertuples(index=False):

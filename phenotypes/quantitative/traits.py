@@ -47,9 +47,14 @@ def measurements_for(spark, events, definitions, patient_rows: pd.DataFrame, sam
 def evaluate_measurements(spark, events, definitions: Definitions, patient_rows: pd.DataFrame,
                           samples: pd.DataFrame) -> DerivedTraits:
     """Every quantitative definition for the genotype samples (one Spark job)."""
+    return measurement_traits(measurements_for(spark, events, definitions.quantitative, patient_rows, samples),
+                              definitions, samples)
+
+
+def measurement_traits(m: pd.DataFrame, definitions: Definitions, samples: pd.DataFrame) -> DerivedTraits:
+    """The quantitative traits from the matching measurements ``m`` (:func:`measurements_for`)."""
     defs = definitions.quantitative
     units = read_units(definitions.units)
-    m = measurements_for(spark, events, defs, patient_rows, samples)
     n = len(samples)
     in_records = samples["in_records"].to_numpy(bool)
     values = np.full((n, len(defs)), np.nan)

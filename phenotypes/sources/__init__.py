@@ -93,9 +93,13 @@ def load_records(spark, sources: list[Source], scratch: str | Path,
     for v in visit_frames:
         span_events = span_events.unionByName(v.withColumn("source_index", F.lit(None).cast("int")))
     persons_pdf = finish_persons(persons, events, span_events, sites)
-    report["persons"] = {"patients": int(len(persons_pdf)),
-                         "with_events": int((persons_pdf["n_events"] > 0).sum()),
-                         "sex_unknown": int(persons_pdf["sex"].isna().sum()),
-                         "birth_unknown": int(persons_pdf["birth_date"].isna().sum())}
-    log.info("records: %d patients, %d with events", len(persons_pdf), report["persons"]["with_events"])
+    report["persons"] = persons_report(persons_pdf)
     return Records(events, persons_pdf, report)
+
+
+def persons_report(persons) -> dict:
+    """The ``persons`` counts of the records report (and a log line)."""
+    out = {"patients": int(len(persons)), "with_events": int((persons["n_events"] > 0).sum()),
+           "sex_unknown": int(persons["sex"].isna().sum()), "birth_unknown": int(persons["birth_date"].isna().sum())}
+    log.info("records: %d patients, %d with events", len(persons), out["with_events"])
+    return out

@@ -143,16 +143,9 @@ def validate_events(raws: list[RawEvents], persons_frame, policy: QualityPolicy,
             continue
         if c["unknown_vocabulary"]:
             _raise_unknown_vocabulary(frame, i, raw, c["unknown_vocabulary"])
-        if c["bad_date"] and policy.bad_dates == "error":
-            _raise_bad_value(frame, i, raw, "_bad_date", "date_text",
-                             "date", c["bad_date"], "unparsable or missing date (expected YYYY-MM-DD)",
-                             "or pass --bad-dates exclude to drop and count such rows")
-        if policy.implausible == "error":
-            for flag, what in (("before_birth", "event before the patient's birth"),
-                               ("after_death", "event after the patient's death")):
-                if c[flag]:
-                    _raise_bad_value(frame, i, raw, f"_{flag}", "date_text", "date", c[flag], what,
-                                     "or pass --implausible exclude to drop and count such rows")
+        for flag, what, hint in policy_errors(policy):
+            if c[flag]:
+                _raise_bad_value(frame, i, raw, f"_{flag}", "date_text", "date", c[flag], what, hint)
     keep = ~(F.col("_unknown_vocabulary") | F.col("_missing_patient_or_code") | F.col("_bad_date")
              | F.col("_before_birth") | F.col("_after_death"))
     events = (frame.filter(keep)
@@ -170,6 +163,20 @@ def validate_events(raws: list[RawEvents], persons_frame, policy: QualityPolicy,
                         "after death %d)", Path(path).name, excluded, c["rows"], c["missing_patient_or_code"],
                         c["bad_date"], c["before_birth"], c["after_death"])
     return events, report
+
+
+def policy_errors(policy: QualityPolicy) -> list[tuple[str, str, str]]:
+    """(flag, what, hint) of the exclusion flags that are errors under ``policy``, in the order
+    they are checked."""
+    out = []
+    if policy.bad_dates == "error":
+        out.append(("bad_date", "unparsable or missing date (expected YYYY-MM-DD)",
+                    "or pass --bad-dates exclude to drop and count such rows"))
+    if policy.implausible == "error":
+        hint = "or pass --implausible exclude to drop and count such rows"
+        out += [("before_birth", "event before the patient's birth", hint),
+                ("after_death", "event after the patient's death", hint)]
+    return out
 
 
 def normalise_codes(frame):
@@ -196,6 +203,11 @@ def _raise_unknown_vocabulary(frame, index: int, raw: RawEvents, n: int):
 
     names = [r[0] for r in frame.filter((F.col("_source") == index) & F.col("_unknown_vocabulary"))
              .select("vocab_text").distinct().limit(5).collect()]
+    raise unknown_vocabulary_error(raw, n, names)
+
+
+def unknown_vocabulary_error(raw: RawEvents, n: int, names: list) -> InputError:
+    """The error for ``n`` events of ``raw`` with an unknown vocabulary (``names``: a few of them)."""
     shown = ", ".join(repr(x) for x in names)
     where = ""
     col = raw.columns.get("vocabulary")
@@ -204,8 +216,8 @@ def _raise_unknown_vocabulary(frame, index: int, raw: RawEvents, n: int):
         where = " (first at " + locate(raw.path, lambda r: (r.get(col) or "").strip() == (first or "").strip()) + ")"
     from phenotypes.vocab.codes import VOCABULARIES
 
-    raise InputError(f"{raw.path}: {n} event(s) with an unknown vocabulary {shown}{where}; known vocabularies: "
-                     f"{', '.join(VOCABULARIES)} (and their usual spellings)")
+    return InputError(f"{raw.path}: {n} event(s) with an unknown vocabulary {shown}{where}; known vocabularies: "
+                      f"{', '.join(VOCABULARIES)} (and their usual spellings)")
 
 
 def _raise_bad_value(frame, index: int, raw: RawEvents, flag: str, text_col: str, file_key: str, n: int,
@@ -213,7 +225,11 @@ def _raise_bad_value(frame, index: int, raw: RawEvents, flag: str, text_col: str
     from pyspark.sql import functions as F
 
     rows = frame.filter((F.col("_source") == index) & F.col(flag)).select(text_col).limit(3).collect()
-    values = [r[0] for r in rows]
+    raise bad_value_error(raw, file_key, n, [r[0] for r in rows], what, hint)
+
+
+def bad_value_error(raw: RawEvents, file_key: str, n: int, values: list, what: str, hint: str) -> InputError:
+    """The error for ``n`` events of ``raw`` with a bad ``file_key`` value (``values``: a few)."""
     where = ""
     col = raw.columns.get(file_key)
     if col and values:
@@ -221,7 +237,7 @@ def _raise_bad_value(frame, index: int, raw: RawEvents, flag: str, text_col: str
         where = " first at " + locate(raw.path, lambda r: (r.get(col) or None) == (first or None)
                                       if first is not None else not (r.get(col) or "").strip())
     shown = ", ".join(repr(v) for v in values)
-    raise InputError(f"{raw.path}: {n} row(s) with {what}{where} (values {shown}); fix the file {hint}")
+    return InputError(f"{raw.path}: {n} row(s) with {what}{where} (values {shown}); fix the file {hint}")
 
 
 def finish_persons(persons_frame, events, span_dates, sites: dict[int, str | None]) -> pd.DataFrame:
@@ -237,7 +253,12 @@ def finish_persons(persons_frame, events, span_dates, sites: dict[int, str | Non
         F.min("date").alias("first_event"), F.max("date").alias("last_event"),
         F.count("source_index").alias("n_events"), F.min("source_index").alias("first_source"))
     joined = persons_frame.join(span, "patient_id", "full_outer")
-    pdf = joined.toPandas()
+    return finish_persons_frame(joined.toPandas(), sites)
+
+
+def finish_persons_frame(pdf: pd.DataFrame, sites: dict[int, str | None]) -> pd.DataFrame:
+    """The person table from the persons (``PERSON_COLUMNS`` + ``_duplicates``) fully joined with
+    the record spans (``first_event``, ``last_event``, ``n_events``, ``first_source``)."""
     duplicated = int((pdf["_duplicates"].fillna(0) > 0).sum())
     if duplicated:
         raise InputError(f"person table: {duplicated} patient id(s) with more than one person row; every patient "

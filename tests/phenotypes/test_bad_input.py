@@ -1,5 +1,6 @@
 """Bad input: a clear hubscan error naming the file and line, or a documented exclusion that is
-counted. Spark-backed checks share few loads; the rest are plain Python."""
+counted, by both engines (in-process and Spark: the same counts and the same messages). Spark-backed
+checks share few loads; the rest are plain Python."""
 
 import numpy as np
 import pandas as pd
@@ -9,11 +10,21 @@ from hubscan.errors import ConfigError, InputError
 from phenotypes.linkage import link_samples, read_linkage_table
 from phenotypes.matrix.io import read_text
 from phenotypes.phecodes.maps import load_phecode_map
+from phenotypes.columnar import load_records_columnar
 from phenotypes.sources import Source, load_records
 from phenotypes.sources.records import QualityPolicy
 from tests.phenotypes.helpers import write_csv
 
 HEADER = ["patient_id", "date", "vocabulary", "code", "value", "unit"]
+ENGINES = ["in-process", "spark"]
+
+
+def _load(engine, request, sources, scratch, policy=None):
+    """load_records of either engine; the in-process one links patients A, B, C to rows 0-2."""
+    if engine == "spark":
+        return load_records(request.getfixturevalue("spark"), sources, scratch, policy)
+    rows = pd.DataFrame({"patient_id": ["A", "B", "C"], "row": np.arange(3, dtype=np.int32)})
+    return load_records_columnar(sources, scratch, policy, rows, 3, {("LOINC", "13457-7")})
 
 
 def _persons(path):
@@ -21,7 +32,8 @@ def _persons(path):
                      [("A", "M", "1950-01-01", ""), ("B", "F", "1990-06-01", "2015-01-01")])
 
 
-def test_bad_rows_excluded_and_counted(spark, tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_rows_excluded_and_counted(engine, request, tmp_path):
     rows = [("A", "2010-01-01", "ICD10", "E119", "", ""),     # kept
             ("A", "2010-02-30", "ICD10", "E119", "", ""),     # impossible date
             ("A", "12/03/2010", "ICD10", "E119", "", ""),     # not ISO
@@ -31,13 +43,19 @@ def test_bad_rows_excluded_and_counted(spark, tmp_path):
             ("", "2014-01-01", "ICD10", "I10", "", ""),       # no patient
             ("C", "2014-01-01", "ICD10", "I10", "", "")]      # no person row: kept, counted
     events = write_csv(tmp_path / "events.csv", HEADER, rows)
-    rec = load_records(spark, [Source("hub", events, persons=_persons(tmp_path / "p.csv"))], tmp_path / "s",
-                       QualityPolicy(bad_dates="exclude"))
+    rec = _load(engine, request, [Source("hub", events, persons=_persons(tmp_path / "p.csv"))], tmp_path / "s",
+                QualityPolicy(bad_dates="exclude"))
     c = rec.report[str(events)]
     assert c == {"rows": 8, "unknown_vocabulary": 0, "missing_patient_or_code": 1, "bad_date": 2, "before_birth": 1,
                  "after_death": 1, "unparsable_value": 1, "no_person_record": 1, "kept": 3}
-    kept = rec.events.toPandas()
-    assert sorted(kept["patient_id"]) == ["A", "B", "C"] and kept["value"].isna().all()
+    if engine == "spark":
+        kept = rec.events.toPandas()
+        assert sorted(kept["patient_id"]) == ["A", "B", "C"] and kept["value"].isna().all()
+    else:
+        ev = rec.store.bucket(0)
+        assert sorted(ev["row"].tolist()) == [0, 1, 2] and rec.measurements["value"].is_null().all()
+        assert len(rec.measurements) == 1
+    assert rec.persons.set_index("patient_id")["n_events"].to_dict() == {"A": 1, "B": 1, "C": 1}
     rec.release()
 
 
@@ -49,20 +67,22 @@ def test_bad_rows_excluded_and_counted(spark, tmp_path):
     ([("B", "2016-01-01", "ICD10", "I10")], QualityPolicy(implausible="error"),
      r"event after the patient's death first at line 2"),
 ])
-def test_bad_rows_errors_name_file_and_line(spark, tmp_path, rows, policy, message):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_rows_errors_name_file_and_line(engine, request, tmp_path, rows, policy, message):
     events = write_csv(tmp_path / "events.csv", HEADER[:4], rows)
     with pytest.raises(InputError, match=message) as err:
-        load_records(spark, [Source("hub", events, persons=_persons(tmp_path / "p.csv"))], tmp_path / "s", policy)
+        _load(engine, request, [Source("hub", events, persons=_persons(tmp_path / "p.csv"))], tmp_path / "s", policy)
     assert str(events) in str(err.value)
 
 
-def test_missing_columns_and_inputs(spark, tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_columns_and_inputs(engine, request, tmp_path):
     events = write_csv(tmp_path / "events.csv", ["patient", "date", "code"], [("A", "2010-01-01", "E11")])
     with pytest.raises(InputError, match="needs column.*patient_id, vocabulary"):
-        load_records(spark, [Source("hub", events)], tmp_path / "s")
+        _load(engine, request, [Source("hub", events)], tmp_path / "s")
     with pytest.raises(InputError, match="no OMOP person table"):
         (tmp_path / "omop").mkdir()
-        load_records(spark, [Source("omop", tmp_path / "omop")], tmp_path / "s")
+        _load(engine, request, [Source("omop", tmp_path / "omop")], tmp_path / "s")
     with pytest.raises(ConfigError):
         Source("fhir", events)
     with pytest.raises(ConfigError):

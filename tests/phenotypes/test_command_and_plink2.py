@@ -25,7 +25,7 @@ def _parse(argv):
 
 
 @pytest.fixture(scope="module")
-def cli_run(spark, shared_data, tmp_path_factory):
+def cli_run(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     cohort = hub_cohort(folder, shared_data / PHECODE12, n_patients=120, seed=11)
     (folder / "samples.txt").write_text("\n".join(cohort["sample_ids"]) + "\n")
@@ -88,3 +88,14 @@ def test_plink2_reads_our_text_files(cli_run, plink2, tmp_path):
     stored = read_text(tmp_path / "d2.cov", missing_value=None).align(cov.sample_ids)
     for name in cov.names:
         np.testing.assert_allclose(stored.column(name), cov.column(name), rtol=PLINK2_DIGITS, equal_nan=True, err_msg=name)
+
+
+def test_engine_choice(monkeypatch):
+    """In-process by default; Spark with --spark-master or --spark-conf, or under spark-submit."""
+    base = ["--hub", "h.csv", "--linkage", "l.csv", "--samples", "s", "--out", "o"]
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert not command.wants_spark(_parse(base))
+    assert command.wants_spark(_parse(base + ["--spark-master", "local[2]"]))
+    assert command.wants_spark(_parse(base + ["--spark-conf", "spark-conf/local.conf"]))
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "4242")  # what spark-submit sets for its Python
+    assert command.wants_spark(_parse(base))

@@ -103,7 +103,7 @@ def _cohort(folder, n=240, seed=3):
 
 
 @pytest.fixture(scope="module")
-def built(spark, tmp_path_factory):
+def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("definitions")
     samples = _cohort(folder)
     config = PhenotypeConfig(
@@ -111,7 +111,7 @@ def built(spark, tmp_path_factory):
         linkage=folder / "linkage.csv", sample_ids=samples, definitions=folder / "defs.yaml",
         covariates=CovariateOptions(["sex", "age", "record_years", "site"], reference_date=pd.Timestamp("2020-01-01").date(),
                                     genetic=folder / "pcs.tsv"))
-    build_phenotypes(spark, config, folder / "out")
+    build_phenotypes(None, config, folder / "out")
     events = pd.read_csv(folder / "events.csv", dtype=str, keep_default_na=False)
     persons = pd.read_csv(folder / "persons.csv", dtype=str, keep_default_na=False)
     return folder, samples, events, persons

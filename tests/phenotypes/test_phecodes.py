@@ -21,7 +21,7 @@ K = 2
 
 
 @pytest.fixture(scope="module")
-def built(spark, shared_data, tmp_path_factory):
+def built(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("phecodes")
     cohort = hub_cohort(folder, shared_data / PHECODE12)
     info12 = phecode_info(folder / "info12.csv", [p for p, s in SEX12.items() if s == "M"],
@@ -33,7 +33,7 @@ def built(spark, shared_data, tmp_path_factory):
         linkage=cohort["linkage"], sample_ids=cohort["sample_ids"],
         phecodes=[PhecodeOptions(shared_data / PHECODE12, info12), PhecodeOptions(shared_data / PHECODEX, infox)],
         min_days=K, parent_fallback=False, text=True)
-    result = build_phenotypes(spark, config, folder / "out")
+    result = build_phenotypes(None, config, folder / "out")
     return folder, cohort, result
 
 

@@ -35,7 +35,7 @@ def _zip_table(path, name):
             return pd.read_csv(fh, dtype=str, keep_default_na=False)
 
 
-def test_synthea_zip_as_it_is(spark, shared_data, tmp_path):
+def test_synthea_zip_as_it_is(shared_data, tmp_path):
     zpath = shared_data / SYNTHEA
     person = _zip_table(zpath, "PERSON")
     samples = ["S" + p for p in person["person_id"]] + ["S_extra"]
@@ -44,7 +44,7 @@ def test_synthea_zip_as_it_is(spark, shared_data, tmp_path):
     config = PhenotypeConfig(sources=[Source("omop", zpath, site="nj")], linkage=tmp_path / "linkage.csv",
                              sample_ids=samples, definitions=tmp_path / "defs.yaml",
                              covariates=__import__("phenotypes.covariates", fromlist=["x"]).CovariateOptions(["sex", "age"]))
-    result = build_phenotypes(spark, config, tmp_path / "out")
+    result = build_phenotypes(None, config, tmp_path / "out")
     rec = result.report["records"]
     cond = _zip_table(zpath, "CONDITION_OCCURRENCE")
     meas = _zip_table(zpath, "MEASUREMENT")
@@ -97,7 +97,7 @@ def _omop_tables(folder, rng, n=150):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_omop_tables_csv_and_parquet(spark, shared_data, tmp_path, fmt):
+def test_omop_tables_csv_and_parquet(shared_data, tmp_path, fmt):
     rng = np.random.default_rng(5)
     (tmp_path / "map.csv").write_bytes((shared_data / PHECODE12).read_bytes())
     folder = tmp_path / "omop"
@@ -115,7 +115,7 @@ def test_omop_tables_csv_and_parquet(spark, shared_data, tmp_path, fmt):
         sources=[Source("omop", folder, omop=OmopOptions(patient_id="person_source_value"))],
         linkage=tmp_path / "linkage.csv", sample_ids=samples, phecodes=[PhecodeOptions(tmp_path / "map.csv")],
         parent_fallback=False)
-    result = build_phenotypes(spark, config, tmp_path / "out")
+    result = build_phenotypes(None, config, tmp_path / "out")
     # reference: the same events as a hub-style frame, minus events after death (excluded and counted)
     cond = tables["condition_occurrence"].merge(person, on="person_id").merge(tables["death"], on="person_id", how="left")
     after = cond["death_date"].notna() & (cond["condition_start_date"] > cond["death_date"])
@@ -135,7 +135,7 @@ def test_omop_tables_csv_and_parquet(spark, shared_data, tmp_path, fmt):
     assert np.nansum(m.values == 1) > 50
 
 
-def test_crosswalks_user_table_and_omop_vocabulary(spark, shared_data, tmp_path):
+def test_crosswalks_user_table_and_omop_vocabulary(shared_data, tmp_path):
     """SNOMED events reach phecode 250.2 through OMOP 'Maps to' (ICD10 E11.9 -> standard SNOMED
     44054006 <- SNOMED source code) and Read v2 events through a user table."""
     folder = tmp_path / "omop"
@@ -161,7 +161,7 @@ def test_crosswalks_user_table_and_omop_vocabulary(spark, shared_data, tmp_path)
     config = PhenotypeConfig(sources=[Source("omop", folder), Source("hub", tmp_path / "hub.csv")],
                              linkage=tmp_path / "linkage.csv", sample_ids=samples, crosswalk=tmp_path / "xwalk.csv",
                              omop_crosswalk=True, phecodes=[PhecodeOptions(shared_data / PHECODE12)])
-    build_phenotypes(spark, config, tmp_path / "out")
+    build_phenotypes(None, config, tmp_path / "out")
     m = load_traits(tmp_path / "out", ["phecode_250.2", "phecode_250"])
     # 1-3: SNOMED on two days (cases); 4: one day (excluded); 5: Read on two days (case); 6: one day
     np.testing.assert_array_equal(m.values[:, 0], [1, 1, 1, np.nan, 1, np.nan])
