@@ -178,7 +178,7 @@ def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) ->
     s = rel.summary
     site = {"format": SITE_FORMAT, "genome_build": rel.genome_build, "chromosomes": layout,
             "n_traits": len(traits), "n_variants": variants, "bonferroni_p": 0.05 / len(traits),
-            "options": {k: v for k, v in asdict(options).items() if k != "phecode_info"},
+            "options": {k: v for k, v in asdict(options).items() if k not in ("phecode_info", "spill_bp")},
             "release": {"date": s.get("date"), "created_by": s.get("created_by"), "job": (s.get("source") or {}).get("job"),
                         "traits_withheld": len(rel.withheld_traits)},
             "ld": False}
