@@ -183,7 +183,8 @@ const H = (() => {
     document.getElementById("app").replaceChildren(el("p", { class: "error", text: String(err.message || err) }));
     document.body.dataset.ready = "error";
   }
-  const ready = () => { document.body.dataset.ready = "yes"; };
+  /* the page is drawn: marks it for tests and benchmarks (milliseconds since navigation start) */
+  const ready = () => { document.body.dataset.renderedMs = performance.now().toFixed(1); document.body.dataset.ready = "yes"; };
 
   function table(columns, rows) {
     const head = el("tr", {}, columns.map((c) => el("th", { class: c.num ? "num" : "" , text: c.label })));
