@@ -60,19 +60,18 @@ class Spill:
         order = np.argsort(key, kind="stable")
         ks = key[order]
         cuts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1], True])
-        for s, e in zip(cuts[:-1], cuts[1:]):
-            idx = order[s:e]
-            k = (int(chrom_idx[idx[0]]), int(bucket[idx[0]]))
+        whole = pa.record_batch([pa.array(np.full(len(rows), trait, np.int32)), pa.array(rows.position),
+                                 pa.array(rows.ref, pa.string()), pa.array(rows.alt, pa.string()),
+                                 pa.array(rows.variant_id, pa.string()),
+                                 *[pa.array(getattr(rows, f)) for f in ("nlp", "beta", "se", "af", "n")]],
+                                schema=SCHEMA).take(pa.array(order))
+        for s, e in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            i = order[s]
+            k = (int(chrom_idx[i]), int(bucket[i]))
             w = self.writers.get(k)
             if w is None:
                 w = self.writers[k] = pa.ipc.new_stream(str(self.folder / f"{k[0]}-{k[1]}.arrow"), SCHEMA)
-            batch = pa.record_batch([pa.array(np.full(len(idx), trait, np.int32)), pa.array(rows.position[idx]),
-                                     pa.array(rows.ref[idx].tolist(), pa.string()),
-                                     pa.array(rows.alt[idx].tolist(), pa.string()),
-                                     pa.array(rows.variant_id[idx].tolist(), pa.string()),
-                                     *[pa.array(getattr(rows, f)[idx]) for f in ("nlp", "beta", "se", "af", "n")]],
-                                    schema=SCHEMA)
-            w.write_batch(batch)
+            w.write_batch(whole.slice(s, e - s))
         self.rows += len(rows)
 
     def buckets(self):
