@@ -11,8 +11,15 @@ simulate); on a shared 2-core machine run it reduced in both directions, e.g.
 
 The release is written in ``hubscan publish``'s layout (publish.json + parquet/<trait>.parquet):
 null -log10 p = -log10 U, two planted peaks per trait, beta = z * se with se from the allele
-frequency and n. PheWeb (``pheweb process``) is compared when ``--pheweb PATH`` names its
-executable (it did not install here: see bench/README.md).
+frequency and n.
+
+``--pheweb PATH`` (a ``pheweb`` executable, PheWeb 1.3.16 in its own venv: see bench/README.md)
+times PheWeb's ``pheweb process`` steps on the same rows (one TSV per trait: chrom pos ref alt pval
+beta sebeta af; writing them is not timed): phenolist glob, parse-input-files, sites, augment-phenos,
+matrix, manhattan, qq, top-hits. Its annotation steps (make-gene-aliases-sqlite3, add-rsids,
+add-genes) download dbSNP and GENCODE files, which this machine cannot: sites.tsv is made from
+sites-unannotated.tsv with empty rsids/nearest_genes columns instead (not timed), so PheWeb does
+less work than in a real deployment and the comparison favours it.
 """
 
 from __future__ import annotations
@@ -117,6 +124,42 @@ def page_loads(site: Path, paths: list[str], repeats: int) -> dict[str, list[flo
     return out
 
 
+def pheweb_process(pheweb: str, work: Path, env: dict) -> dict:
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    folder = work / "pheweb"
+    (folder / "input").mkdir(parents=True)
+    for f in sorted((work / "release" / "parquet").glob("*.parquet")):
+        t = pq.read_table(f).to_pandas()
+        t = t.rename(columns={"chromosome": "chrom", "base_pair_location": "pos", "other_allele": "ref",
+                              "effect_allele": "alt", "p_value": "pval", "standard_error": "sebeta",
+                              "effect_allele_frequency": "af"})
+        t[["chrom", "pos", "ref", "alt", "pval", "beta", "sebeta", "af"]].to_csv(folder / "input" / f"{f.stem}.tsv",
+                                                                               sep="\t", index=False)
+    total = {"wall": 0.0, "cpu": 0.0, "peak": 0.0}
+
+    def step(*cmd):
+        r = run_measured([pheweb, *cmd], env=env, cwd=folder)
+        total["wall"] += r.wall
+        total["cpu"] += r.cpu
+        total["peak"] = max(total["peak"], r.peak_mib)
+        print(f"  pheweb {' '.join(cmd)}: {r.wall:.1f} s", flush=True)
+
+    step("phenolist", "glob", "--simple-phenocode", "input/*")
+    step("parse-input-files")
+    step("sites")
+    sites = folder / "generated-by-pheweb" / "sites"
+    with gzip.open(sites / "sites-unannotated.tsv", "rt") as f, open(sites / "sites.tsv", "w") as out:
+        out.write(f.readline().rstrip("\n") + "\trsids\tnearest_genes\n")
+        for line in f:
+            out.write(line.rstrip("\n") + "\t\t\n")
+    for name in ("augment-phenos", "matrix", "manhattan", "qq", "top-hits"):
+        step(name)
+    return total
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--traits", type=int, default=1000)
@@ -154,7 +197,10 @@ def main() -> int:
         print(f"first render {path.split('?')[0]:<13} median {statistics.median(times):7.0f} ms, max {max(times):7.0f} ms "
               f"({len(times)} cold loads)")
     if args.pheweb:
-        print("pheweb comparison: not implemented for this run")
+        pw = pheweb_process(args.pheweb, work, env)
+        print(f"pheweb process (steps above): {pw['wall']:.1f} s wall, {pw['cpu']:.1f} s CPU, peak RSS "
+              f"{pw['peak']:.0f} MiB; hubscan browse / pheweb wall = {m.wall / pw['wall']:.2f}, "
+              f"CPU = {m.cpu / pw['cpu']:.2f}")
     (work / "release").exists() and shutil.rmtree(work / "release")
     return 0
 
