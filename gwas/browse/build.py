@@ -11,6 +11,7 @@ Site layout (appears whole or not at all: written to a temporary sibling, rename
     data/variants/<chrom>/<chunk>.json   every released (variant, trait) row of a window
     data/chunks.json             the chunk numbers that exist, per chromosome folder
     data/rsid/<prefix>.json      rsid -> chrom:pos:ref:alt, by the rsid's first two digits
+    data/ld/<chrom>/<chunk>.json, data/ldchunks.json   r² pairs (only with an LD reference)
     downloads/<stem>.top.tsv     a trait's top rows (as released); the release's own files
                                  under downloads/release/ (hard links when possible)
 
@@ -52,7 +53,8 @@ class BrowseOptions:
     trait's top table and download; ``chunk_bp``: variant-data window; ``spill_bp``: build bucket
     (a multiple of ``chunk_bp``; memory grows with it); ``phecode_info``: a file with ``phecode``
     and ``category`` columns giving categories to released ``phecode_*`` traits that have none;
-    ``copy_release``: put the release's files under downloads/release/."""
+    ``copy_release``: put the release's files under downloads/release/; ``ld``: a PLINK ``--r2``
+    table (:mod:`gwas.browse.ld`) colouring region pages by r² with the lead variant."""
 
     points: int = 500
     bin_bp: int = 3_000_000
@@ -63,6 +65,7 @@ class BrowseOptions:
     spill_bp: int = 10_000_000
     phecode_info: str | None = None
     copy_release: bool = True
+    ld: str | None = None
 
     def __post_init__(self):
         if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0:
@@ -123,6 +126,8 @@ def build_site(release: str | os.PathLike, out: str | os.PathLike, options: Brow
     if not rel.traits:
         raise InputError(f"{rel.path}: the release publishes no trait")
     categories = phecode_categories(options.phecode_info) if options.phecode_info else {}
+    if options.ld and not Path(options.ld).is_file():
+        raise InputError(f"{options.ld}: LD reference not found")
     for t in rel.traits:
         rel.data_file(t)  # every trait readable before anything is written
     with atomic_dir(out) as tmp:
@@ -170,6 +175,11 @@ def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) ->
     (tmp / "data" / "traits.json").write_text(json.dumps(traits, separators=(",", ":")))
     variants, chunks = _variants(tmp, spill, chroms, options)
     shutil.rmtree(tmp / ".spill")
+    if options.ld:
+        from gwas.browse.ld import write_ld
+
+        ld_index = write_ld(options.ld, tmp, options.chunk_bp, set(chroms))
+        (tmp / "data" / "ldchunks.json").write_text(json.dumps(ld_index, separators=(",", ":")))
     offset, layout = 0, []
     for c in order:
         layout.append({"chrom": c, "dir": safe_name(c), "index": chroms[c], "offset": offset,
@@ -178,10 +188,10 @@ def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) ->
     s = rel.summary
     site = {"format": SITE_FORMAT, "genome_build": rel.genome_build, "chromosomes": layout,
             "n_traits": len(traits), "n_variants": variants, "bonferroni_p": 0.05 / len(traits),
-            "options": {k: v for k, v in asdict(options).items() if k not in ("phecode_info", "spill_bp")},
+            "options": {k: v for k, v in asdict(options).items() if k not in ("phecode_info", "spill_bp", "ld")},
             "release": {"date": s.get("date"), "created_by": s.get("created_by"), "job": (s.get("source") or {}).get("job"),
                         "traits_withheld": len(rel.withheld_traits)},
-            "ld": False}
+            "ld": bool(options.ld)}
     (tmp / "data" / "site.json").write_text(json.dumps(site, indent=1))
     return SiteResult(tmp, len(traits), variants, spill.rows, chunks)
 

@@ -20,6 +20,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--phecode-info", metavar="FILE",
                         help="CSV/TSV with phecode and category columns: categories for phecode_* traits the "
                              "release gives none (e.g. phecode_definitions1.2.csv, the demo's phecode_info.csv)")
+    parser.add_argument("--ld", metavar="FILE",
+                        help="LD reference colouring region pages: a PLINK --r2 table (CHR_A BP_A SNP_A CHR_B BP_B "
+                             "SNP_B R2, e.g. plink --r2 --ld-window-r2 0), pairs matched by position")
     parser.add_argument("--points", type=int, default=d.points,
                         help=f"Manhattan points kept unbinned per trait (default {d.points})")
     parser.add_argument("--peak-p", type=float, default=d.peak_p, help=f"top-hit p-value (default {d.peak_p:g})")
@@ -38,7 +41,7 @@ def run(args) -> int:
 
     options = BrowseOptions(points=args.points, peak_p=args.peak_p, peak_window=args.peak_window,
                             chunk_bp=args.chunk_bp, spill_bp=args.spill_bp, phecode_info=args.phecode_info,
-                            copy_release=not args.no_release_files)
+                            copy_release=not args.no_release_files, ld=args.ld)
     result = build_site(args.release, args.out, options)
     print(f"{result.out}: {result.traits} traits, {result.variants} variants, {result.rows} rows, "
           f"{result.chunks} variant files")

@@ -3,10 +3,12 @@ a release without Parquet read from its REGENIE text; phecode categories from a 
 input a one-line error with nothing written."""
 
 import filecmp
+import logging
 import json
 import shutil
 
 import pyarrow.parquet as pq
+import pytest
 
 from gwas.browse.build import BrowseOptions, build_site
 from hubscan.cli import main
@@ -79,7 +81,18 @@ def _fails(capsys, code, needle, *args):
     assert len(lines) == 1 and needle in lines[0], err
 
 
-def test_bad_inputs_one_line_nothing_written(release, tmp_path, capsys):
+@pytest.fixture
+def cli_logging():
+    """main() routes hubscan's loggers to the captured stderr: give them back afterwards."""
+    yield
+    from hubscan.log import LOGGER_NAMES
+
+    for name in LOGGER_NAMES:
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def test_bad_inputs_one_line_nothing_written(release, tmp_path, capsys, cli_logging):
     out = tmp_path / "site"
     _fails(capsys, 1, "no publish.json", tmp_path, "--out", out)
     (tmp_path / "bad").mkdir()
