@@ -22,6 +22,7 @@ COMMANDS = {
     "qc": "gwas.qc.command",
     "phenotypes": "phenotypes.command",
     "publish": "gwas.publish.command",
+    "browse": "gwas.browse.command",
     "gwas": "gwas.scan.gwas_command",
     "phewas": "gwas.scan.phewas_command",
     "wgr": "gwas.wgr.command",

@@ -6,12 +6,15 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
 2. ingest    the BGEN into the chunked Zarr genotype store (Spark tasks, resumable)
 3. qc        genetic QC of the store on Hail: sample/variant QC, sex check, relatedness, principal components
 4. phenotypes  traits from the OMOP records: custom definitions of the simulated diseases and
-             measurements (written to <out>/definitions/), phecodes with --phecode-map, covariates
-             (sex, age, length of record) with the QC's principal components
+             measurements (written to <out>/definitions/), phecodes (the simulator's small map of
+             the codes it emits, or --phecode-map), covariates (sex, age, length of record) with
+             the QC's principal components
 5. gwas      every variant x the planted traits (linear; score test then Firth for diseases)
 6. phewas    the planted causal variants x every trait with enough cases
 7. publish   the GWAS and the PheWAS as files a hub may release: GWAS-SSF (+ REGENIE/plink2 text),
              small counts suppressed, Manhattan/QQ/PheWAS/regional plots and an HTML report
+8. browse    each release as a PheWeb-style results browser (static site; phecode categories from
+             the simulator's phecode_info.csv)
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
 removed at the end; Spark's logs stay in <out>/_logs.
@@ -51,8 +54,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--samples", type=int, default=DEMO_SAMPLES, help=f"samples (default {DEMO_SAMPLES})")
     parser.add_argument("--variants", type=int, default=DEMO_VARIANTS, help=f"variants (default {DEMO_VARIANTS})")
     parser.add_argument("--phecode-map", metavar="FILE",
-                        help="a phecode map (phecode 1.2 or phecodeX layout) to add phecodes to the PheWAS; "
-                             "none is bundled (see the README)")
+                        help="a phecode map (phecode 1.2 or phecodeX layout) for the PheWAS (default: the "
+                             "simulator's map of the codes it emits, cohort/phecode_map.csv)")
     add_seed(parser)
     add_spark(parser)
 
@@ -108,7 +111,9 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
         demo.add("qc", "QC report (plots)", qc.out / "report" / "report.html")
 
         log.info("demo step 4: phenotypes from the OMOP records")
-        phen = _phenotypes(spark, out, cohort, store.store, qc.out / "pcs.tsv", phecode_map)
+        phecodes = (phecode_map, None) if phecode_map else (cohort.path("phecode_map.csv"),
+                                                            cohort.path("phecode_info.csv"))
+        phen = _phenotypes(spark, out, cohort, store.store, qc.out / "pcs.tsv", phecodes)
         demo.add("phenotypes", f"trait matrix ({phen.n_traits} traits x {phen.n_samples} samples)",
                  phen.out / "traits.parquet")
         demo.add("phenotypes", "trait catalogue (cases, controls, excluded)", phen.out / "catalogue.tsv")
@@ -132,6 +137,14 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
         pub = publish(out / job, out / "publish" / job)
         demo.add("publish", f"{job} release ({pub.traits_published} traits, {pub.traits_withheld} withheld; "
                             f"{pub.rows_withheld} rows withheld)", pub.out / "report.html")
+    log.info("demo step 8: results browsers of the releases")
+    from gwas.browse.build import BrowseOptions, build_site
+
+    info = None if phecode_map else str(cohort.path("phecode_info.csv"))
+    for job in ("gwas", "phewas"):
+        site = build_site(out / "publish" / job, out / "site" / job, BrowseOptions(phecode_info=info))
+        demo.add("browse", f"{job} results browser ({site.traits} traits; hubscan browse --serve)",
+                 site.out / "index.html")
     log.info("demo finished in %.0f s", time.monotonic() - started)
     return demo
 
@@ -166,7 +179,7 @@ def demo_definitions(folder: Path) -> Path:
     return path
 
 
-def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecode_map):
+def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecodes):
     from phenotypes.covariates import CovariateOptions
     from phenotypes.pipeline import PhecodeOptions, PhenotypeConfig, build_phenotypes
     from phenotypes.sources import Source
@@ -175,7 +188,7 @@ def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecode_map):
     config = PhenotypeConfig(
         sources=[Source("omop", cohort.path("omop"), omop=OmopOptions(patient_id="person_source_value"))],
         linkage=cohort.path("linkage.csv"), genotype_store=store,
-        phecodes=[PhecodeOptions(phecode_map)] if phecode_map else [],
+        phecodes=[PhecodeOptions(*phecodes)],
         definitions=demo_definitions(out / "definitions"),
         covariates=CovariateOptions(["sex", "age", "record_years"], genetic=pcs))
     return build_phenotypes(spark, config, out / "phenotypes")

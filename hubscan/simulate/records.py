@@ -12,6 +12,9 @@ Files written under the cohort folder (every file atomically):
   ``patient_id,date,vocabulary,code,value,unit``; ICD-10 HES-style, undotted (``E119``).
 * ``linkage.csv``: ``patient_id,sample_id`` for the genotyped people, except a share
   ``unlinked_fraction`` of samples that has no row.
+* ``phecode_map.csv`` (phewascatalog 1.2 ICD-10 layout) and ``phecode_info.csv`` (``phecode``,
+  ``phecode_string``, ``category``, ``sex``): a small phecode map of the codes this simulator emits
+  (:data:`SIMULATED_PHECODES`), so that a fresh machine can derive phecodes with categories.
 
 Who gets what (:mod:`hubscan.simulate.traits` decides values and case status):
 
@@ -53,6 +56,27 @@ _ORDER, _IDS, _CHUNK, _LINKAGE = 1010, 1011, 1020, 1030
 
 #: Common diagnoses everyone may have (noise for phecode derivation).
 BACKGROUND_ICD10 = ("J06.9", "M54.5", "R51", "Z00.0", "I10", "K21.9", "L20.9", "F32.9", "N39.0", "R10.4")
+#: phecode (phecode 1.2 numbering), name, category, sex restriction and the ICD-10 codes this
+#: simulator emits that map to it; written by hubscan for its simulated codes only (not a
+#: general map: use a published one for real records).
+SIMULATED_PHECODES = (
+    ("250.2", "Type 2 diabetes", "endocrine/metabolic", "Both", ("E11.9", "E11.6", "E11.5")),
+    ("411.2", "Myocardial infarction", "circulatory system", "Both", ("I21.9",)),
+    ("411.4", "Coronary atherosclerosis", "circulatory system", "Both", ("I25.1", "I25.9")),
+    ("401.1", "Essential hypertension", "circulatory system", "Both", ("I10",)),
+    ("495", "Asthma", "respiratory", "Both", ("J45.9", "J45.0")),
+    ("465", "Acute upper respiratory infections", "respiratory", "Both", ("J06.9",)),
+    ("185", "Cancer of prostate", "neoplasms", "Male", ("C61",)),
+    ("615", "Endometriosis", "genitourinary", "Female", ("N80.0", "N80.9")),
+    ("599.1", "Urinary tract infection", "genitourinary", "Both", ("N39.0",)),
+    ("540.1", "Acute appendicitis", "digestive", "Both", ("K35.8",)),
+    ("530.11", "GERD", "digestive", "Both", ("K21.9",)),
+    ("366", "Cataract", "sense organs", "Both", ("H25.9",)),
+    ("296.2", "Depression", "mental disorders", "Both", ("F32.9",)),
+    ("939", "Atopic/contact dermatitis", "dermatologic", "Both", ("L20.9",)),
+    ("760", "Back pain", "musculoskeletal", "Both", ("M54.5",)),
+    ("789", "Abdominal pain", "symptoms", "Both", ("R10.4",)),
+)
 LDL_MG_PER_DL = 38.67  # mg/dL per mmol/L of LDL cholesterol
 GENDER_CONCEPT = {1: 8507, 2: 8532}
 EHR_TYPE = 32817
@@ -162,6 +186,7 @@ def write_records(spec: CohortSpec, samples: Samples, planted: PlantedTraits, ou
             progress.advance(len(people))
     progress.finish()
     n_linked = _write_linkage(spec, samples, planted, order, ids, unlinked_fraction, files.linkage)
+    write_phecode_map(out)
     log.info("records: %d patients (%d genotyped samples, %d linked)", n, samples.n, n_linked)
     return RecordFiles(paths, files.hub_events, files.linkage, n, n_linked)
 
@@ -345,3 +370,20 @@ def _write_linkage(spec: CohortSpec, samples: Samples, planted: PlantedTraits, o
         with TableWriter(tmp, LINKAGE, "csv") as writer:
             writer.write({"patient_id": ids[keep], "sample_id": samples.ids[sample_of[keep]]})
     return int(keep.sum())
+
+
+def write_phecode_map(out: Path) -> tuple[Path, Path]:
+    """Write ``phecode_map.csv`` and ``phecode_info.csv`` (:data:`SIMULATED_PHECODES`) into ``out``;
+    each phecode excludes its own integer family from controls, as phecode 1.2 ranges do."""
+    out = Path(out)
+    rows = ["ICD10,PHECODE,Excl. Phecodes,Excl. Phenotypes"]
+    info = ["phecode,phecode_string,category,sex"]
+    for phecode, name, category, sex, codes in SIMULATED_PHECODES:
+        family = phecode.split(".")[0]
+        rows += [f'{code},{phecode},{family}-{family}.99,"{name}"' for code in codes]
+        info.append(f'{phecode},"{name}",{category},{sex}')
+    paths = out / "phecode_map.csv", out / "phecode_info.csv"
+    for path, lines in zip(paths, (rows, info)):
+        with atomic_file(path) as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+    return paths

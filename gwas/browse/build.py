@@ -1,0 +1,303 @@
+"""``build_site()``: a release folder into a static, PheWeb-style results browser.
+
+Site layout (appears whole or not at all: written to a temporary sibling, renamed at the end)::
+
+    index.html trait.html variant.html region.html   pages (static; data fetched as JSON)
+    assets/                      our JS/CSS (no outside network: nothing loaded from elsewhere)
+    data/site.json               build, chromosome layout, options, release summary
+    data/traits.json             released traits: names, categories, protected counts, λGC, peaks
+    data/tophits.json            peaks of every trait, most significant first
+    data/traits/<stem>.json      Manhattan (points + bins), QQ, peaks and top rows of one trait
+    data/variants/<chrom>/<chunk>.json   every released (variant, trait) row of a window
+    data/chunks.json             the chunk numbers that exist, per chromosome folder
+    data/rsid/<prefix>.json      rsid -> chrom:pos:ref:alt, by the rsid's first two digits
+    data/ld/<chrom>/<chunk>.json, data/ldchunks.json   r² pairs (only with an LD reference)
+    downloads/<stem>.top.tsv     a trait's top rows (as released); the release's own files
+                                 under downloads/release/ (hard links when possible)
+
+Numbers are the release's (float64 round trip); derived ones are λGC, QQ expectations and
+rounded bin levels. Memory is bounded by one trait's (chromosome, position, -log10 p) arrays
+and one spill bucket (see :mod:`gwas.browse.phewas`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from gwas.browse.phewas import Spill, finite_list, safe_name, write_chunks
+from gwas.browse.release import Release, open_release
+from gwas.browse.summaries import lambda_gc, manhattan_bins, peaks, qq_points
+from hubscan.errors import ConfigError, InputError, OutputError
+from hubscan.files import atomic_dir
+from hubscan.progress import Progress
+
+log = logging.getLogger("gwas.browse")
+SITE_FORMAT = "hubscan-browser"
+PAGES = ("index.html", "trait.html", "variant.html", "region.html")
+_NAMED = {"X": 23, "Y": 24, "M": 25, "MT": 25}
+
+
+@dataclass(frozen=True)
+class BrowseOptions:
+    """``points``: Manhattan points kept unbinned per trait; ``bin_bp``: Manhattan bin width;
+    ``peak_p`` / ``peak_window``: top hits (one per window each side); ``top_rows``: rows in a
+    trait's top table and download; ``chunk_bp``: variant-data window; ``spill_bp``: build bucket
+    (a multiple of ``chunk_bp``; memory grows with it); ``phecode_info``: a file with ``phecode``
+    and ``category`` columns giving categories to released ``phecode_*`` traits that have none;
+    ``copy_release``: put the release's files under downloads/release/; ``ld``: a PLINK ``--r2``
+    table (:mod:`gwas.browse.ld`) colouring region pages by r² with the lead variant."""
+
+    points: int = 500
+    bin_bp: int = 3_000_000
+    peak_p: float = 1e-6
+    peak_window: int = 500_000
+    top_rows: int = 200
+    chunk_bp: int = 100_000
+    spill_bp: int = 10_000_000
+    phecode_info: str | None = None
+    copy_release: bool = True
+    ld: str | None = None
+
+    def __post_init__(self):
+        if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0:
+            raise ConfigError("points, bin width and top rows must be >= 1, peak window >= 0")
+        if not 0 < self.peak_p <= 1:
+            raise ConfigError(f"peak p-value must be in (0, 1], got {self.peak_p}")
+        if self.chunk_bp < 1 or self.spill_bp < self.chunk_bp or self.spill_bp % self.chunk_bp:
+            raise ConfigError(f"spill window ({self.spill_bp} bp) must be a multiple of the chunk window "
+                              f"({self.chunk_bp} bp)")
+
+
+@dataclass
+class SiteResult:
+    out: Path
+    traits: int
+    variants: int
+    rows: int
+    chunks: int
+
+
+def chrom_order_key(name: str) -> tuple:
+    """1-22, X, Y, MT first (with or without 'chr'), then other contigs by name."""
+    s = name[3:] if name.lower().startswith("chr") else name
+    if s.isdigit() and 1 <= int(s) <= 22:
+        return (int(s), name)
+    return (_NAMED.get(s.upper(), 100), name)
+
+
+def phecode_categories(path) -> dict[str, str]:
+    """phecode -> category from a CSV/TSV with ``phecode`` and ``category`` columns
+    (``phecode_definitions1.2.csv``, ``phecodeX_info.csv``, the demo's phecode_info.csv)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: phecode information file not found")
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as CSV/TSV ({exc})") from None
+    cols = {c.lower().strip(): c for c in table.columns}
+    if "phecode" not in cols or "category" not in cols:
+        raise InputError(f"{path}: needs 'phecode' and 'category' columns (header: {', '.join(table.columns)})")
+    return {p.strip(): c.strip() for p, c in zip(table[cols["phecode"]], table[cols["category"]]) if c.strip()}
+
+
+def build_site(release: str | os.PathLike, out: str | os.PathLike, options: BrowseOptions | None = None) -> SiteResult:
+    """Build the site of ``release`` into ``out`` (see the module docstring)."""
+    options = options or BrowseOptions()
+    rel = open_release(release)
+    out = Path(out)
+    if out.resolve() == rel.path.resolve() or rel.path.resolve() in out.resolve().parents:
+        raise OutputError(f"site folder {out} is inside the release {rel.path}")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"site folder {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "data" / "site.json").is_file():
+        raise OutputError(f"site folder {out} is not empty and holds no earlier site: choose a new folder")
+    if not rel.traits:
+        raise InputError(f"{rel.path}: the release publishes no trait")
+    categories = phecode_categories(options.phecode_info) if options.phecode_info else {}
+    if options.ld and not Path(options.ld).is_file():
+        raise InputError(f"{options.ld}: LD reference not found")
+    for t in rel.traits:
+        rel.data_file(t)  # every trait readable before anything is written
+    with atomic_dir(out) as tmp:
+        result = _build(rel, tmp, options, categories)
+    result.out = out
+    log.info("site: %d traits, %d variants, %d rows, %d chunk files", result.traits, result.variants, result.rows,
+             result.chunks)
+    return result
+
+
+def _trait_category(t: dict, categories: dict) -> str:
+    if t.get("category"):
+        return t["category"]
+    m = re.match(r"^phecode(?:X)?_(.+)$", t["name"])
+    return categories.get(m.group(1), "other") if m else "other"
+
+
+def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) -> SiteResult:
+    for name in PAGES:
+        shutil.copyfile(_asset(name), tmp / name)
+    shutil.copytree(_asset("assets"), tmp / "assets")
+    for sub in ("data/traits", "data/variants", "data/rsid", "downloads", ".spill"):
+        (tmp / sub).mkdir(parents=True)
+    chroms: dict[str, int] = {}
+    chrom_max: dict[str, int] = {}
+    spill = Spill(tmp / ".spill", options.spill_bp)
+    traits, hits = [], []
+    progress = Progress("traits", total=len(rel.traits))
+    for ti, t in enumerate(rel.traits):
+        info = {"i": ti, "name": t["name"], "stem": t["stem"], "type": t.get("type"),
+                "category": _trait_category(t, categories), "description": t.get("description"),
+                "n": t.get("n"), "n_cases": t.get("n_cases"), "n_controls": t.get("n_controls"),
+                "variants_published": t.get("variants_published"), "lambda_gc_release": t.get("lambda_gc")}
+        summary = _trait(rel, t, ti, tmp, options, spill, chroms, chrom_max)
+        info.update(lambda_gc=summary.pop("lambda_gc"), n_rows=summary["n_rows"], n_peaks=len(summary["peaks"]),
+                    top=summary["peaks"][0] if summary["peaks"] else (summary["top"][0] if summary["top"] else None))
+        hits += [dict(p, trait=ti) for p in summary["peaks"]]
+        (tmp / "data" / "traits" / f"{t['stem']}.json").write_text(json.dumps(summary, separators=(",", ":")))
+        traits.append(info)
+        progress.advance()
+    progress.finish()
+    order = sorted(chroms, key=chrom_order_key)
+    hits.sort(key=lambda h: (-h["p"], h["trait"], h["id"]))
+    (tmp / "data" / "tophits.json").write_text(json.dumps(hits, separators=(",", ":")))
+    (tmp / "data" / "traits.json").write_text(json.dumps(traits, separators=(",", ":")))
+    variants, chunks = _variants(tmp, spill, chroms, options)
+    shutil.rmtree(tmp / ".spill")
+    if options.ld:
+        from gwas.browse.ld import write_ld
+
+        ld_index = write_ld(options.ld, tmp, options.chunk_bp, set(chroms))
+        (tmp / "data" / "ldchunks.json").write_text(json.dumps(ld_index, separators=(",", ":")))
+    offset, layout = 0, []
+    for c in order:
+        layout.append({"chrom": c, "dir": safe_name(c), "index": chroms[c], "offset": offset,
+                       "length": chrom_max[c]})
+        offset += chrom_max[c]
+    s = rel.summary
+    site = {"format": SITE_FORMAT, "genome_build": rel.genome_build, "chromosomes": layout,
+            "n_traits": len(traits), "n_variants": variants, "bonferroni_p": 0.05 / len(traits),
+            "options": {k: v for k, v in asdict(options).items() if k not in ("phecode_info", "spill_bp", "ld")},
+            "release": {"date": s.get("date"), "created_by": s.get("created_by"), "job": (s.get("source") or {}).get("job"),
+                        "traits_withheld": len(rel.withheld_traits)},
+            "ld": bool(options.ld)}
+    (tmp / "data" / "site.json").write_text(json.dumps(site, indent=1))
+    return SiteResult(tmp, len(traits), variants, spill.rows, chunks)
+
+
+def _asset(name: str) -> Path:
+    """A bundled file: ``pages/<name>`` or the ``static`` folder (copied to the site's assets/)."""
+    base = Path(str(resources.files("gwas.browse"))) / "assets"
+    return base / "static" if name == "assets" else base / "pages" / name
+
+
+def _trait(rel: Release, t: dict, ti: int, tmp: Path, options: BrowseOptions, spill: Spill, chroms: dict,
+           chrom_max: dict) -> dict:
+    """Stream one trait: spill its rows, keep (chromosome index, position, -log10 p), then summarise
+    and re-read only the rows shown as points."""
+    cidx, pos, nlp = [], [], []
+    for rows in rel.rows(t):
+        codes = np.empty(len(rows), np.int32)
+        for name in np.unique(rows.chrom).tolist():
+            k = chroms.setdefault(str(name), len(chroms))
+            mask = rows.chrom == name
+            codes[mask] = k
+            chrom_max[str(name)] = max(chrom_max.get(str(name), 0), int(rows.position[mask].max()))
+        spill.add(ti, codes, rows)
+        cidx.append(codes)
+        pos.append(rows.position)
+        nlp.append(rows.nlp)
+    cidx = np.concatenate(cidx) if cidx else np.zeros(0, np.int32)
+    pos = np.concatenate(pos) if pos else np.zeros(0, np.int64)
+    nlp = np.concatenate(nlp) if nlp else np.zeros(0)
+    man = manhattan_bins(cidx, pos, nlp, options.points, options.bin_bp)
+    peak_rows = peaks(cidx, pos, nlp, options.peak_p, options.peak_window)
+    wanted = np.union1d(man.points, peak_rows)
+    details = _rows_at(rel, t, wanted)
+    names = {v: k for k, v in chroms.items()}
+    point = lambda i: {"id": details[i]["id"], "rsid": details[i]["rsid"], "chrom": names[int(cidx[i])],  # noqa: E731
+                       "c": int(cidx[i]), "pos": int(pos[i]), "p": float(nlp[i]), "b": details[i]["b"],
+                       "s": details[i]["s"], "f": details[i]["f"], "n": details[i]["n"]}
+    top = [point(i) for i in man.points.tolist()]
+    out = {"name": t["name"], "stem": t["stem"], "n_rows": int(len(nlp)), "lambda_gc": lambda_gc(nlp),
+           "points": top, "bins": man.bins, "qq": qq_points(nlp), "peaks": [point(i) for i in peak_rows.tolist()],
+           "top": top[:options.top_rows], "downloads": _downloads(rel, t, tmp, top[:options.top_rows], options)}
+    return out
+
+
+def _rows_at(rel: Release, t: dict, wanted: np.ndarray) -> dict[int, dict]:
+    """Details of the rows at positions ``wanted`` (row numbers in file order), by a second read."""
+    out, start = {}, 0
+    for rows in rel.rows(t):
+        lo, hi = np.searchsorted(wanted, [start, start + len(rows)])
+        for i in wanted[lo:hi].tolist():
+            j = i - start
+            vid = rows.variant_id[j]
+            rsid = vid if re.match(r"^rs[0-9]+$", vid or "") else ""
+            out[i] = {"id": f"{rows.chrom[j]}:{int(rows.position[j])}:{rows.ref[j]}:{rows.alt[j]}", "rsid": rsid,
+                      "b": finite_list(rows.beta[j:j + 1])[0], "s": finite_list(rows.se[j:j + 1])[0],
+                      "f": finite_list(rows.af[j:j + 1])[0], "n": finite_list(rows.n[j:j + 1], integer=True)[0]}
+        start += len(rows)
+    return out
+
+
+def _downloads(rel: Release, t: dict, tmp: Path, top: list[dict], options: BrowseOptions) -> list[dict]:
+    """The trait's top rows as TSV, and the release's own files (hard-linked or copied)."""
+    path = tmp / "downloads" / f"{t['stem']}.top.tsv"
+    fmt = lambda v: "NA" if v is None else repr(v)  # noqa: E731
+    lines = ["variant\trsid\tchromosome\tposition\tneg_log10_p\tbeta\tstandard_error\teffect_allele_frequency\tn"]
+    lines += [f"{r['id']}\t{r['rsid'] or 'NA'}\t{r['chrom']}\t{r['pos']}\t{fmt(r['p'])}\t{fmt(r['b'])}\t{fmt(r['s'])}"
+              f"\t{fmt(r['f'])}\t{'NA' if r['n'] is None else r['n']}" for r in top]
+    path.write_text("\n".join(lines) + "\n")
+    out = [{"label": f"top {len(top)} rows (TSV)", "href": f"downloads/{path.name}"}]
+    if options.copy_release:
+        for f in rel.download_files(t):
+            target = tmp / "downloads" / "release" / f
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(rel.path / f, target)
+            except OSError:
+                shutil.copyfile(rel.path / f, target)
+            out.append({"label": f, "href": f"downloads/release/{f}"})
+    return out
+
+
+def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions) -> tuple[int, int]:
+    names = {v: k for k, v in chroms.items()}
+    rsid_dir = tmp / ".spill" / "rsid"
+    rsid_dir.mkdir()
+    handles: dict[str, object] = {}
+
+    def add_rsid(rsid: str, vid: str) -> None:
+        key = rsid[2:4]
+        f = handles.get(key)
+        if f is None:
+            f = handles[key] = open(rsid_dir / key, "a")
+        f.write(f"{rsid}\t{vid}\n")
+
+    variants, index = 0, {}
+    for c, _, table in spill.buckets():
+        v, written = write_chunks(tmp, names[c], table, options.chunk_bp, add_rsid)
+        variants += v
+        index.setdefault(safe_name(names[c]), []).extend(written)
+    (tmp / "data" / "chunks.json").write_text(json.dumps(index, separators=(",", ":")))
+    chunks = sum(len(v) for v in index.values())
+    for key, f in handles.items():
+        f.close()
+        pairs: dict[str, list[str]] = {}
+        for line in sorted((rsid_dir / key).read_text().splitlines()):
+            rsid, vid = line.split("\t")
+            pairs.setdefault(rsid, []).append(vid)
+        (tmp / "data" / "rsid" / f"{key}.json").write_text(json.dumps(pairs, separators=(",", ":")))
+    return variants, chunks
