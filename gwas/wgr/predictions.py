@@ -204,12 +204,18 @@ def write_predictions(prefix: str | os.PathLike, predictions: Sequence[LocoPredi
     """Write ``<prefix>_pred.list`` and ``<prefix>_<k>.loco`` (k = 1.. in the order given), each
     file atomically (temporary file, then rename; the list last). Values with 10 significant digits
     (REGENIE writes 6), NaN as ``NA``; FID = IID unless ``family_ids`` (aligned to each
-    prediction's ``sample_ids``). Returns the list's path; it names the .loco files by absolute path."""
+    prediction's ``sample_ids``). Returns the list's path; it names the .loco files by absolute path.
+    REGENIE's step 2 reads line k + 1 of a .loco for chromosome k: the chromosomes must be 1, 2, ...,
+    K in order (REGENIE writes 1-23, the whole-genome prediction for a chromosome without step-1
+    variants); anything else is refused (ValueError)."""
     prefix = Path(prefix).absolute()
     lines = []
     for k, pred in enumerate(predictions, start=1):
         values = np.asarray(pred.values, dtype=np.float64)
         ids = [str(s) for s in pred.sample_ids]
+        if [int(c) for c in pred.chromosomes] != list(range(1, len(pred.chromosomes) + 1)):
+            raise ValueError(f"trait {pred.trait}: chromosomes {list(pred.chromosomes)[:5]}...: REGENIE reads "
+                             "chromosome k from line k + 1 of a .loco file; give chromosomes 1..K in order")
         if values.shape != (len(pred.chromosomes), len(ids)):
             raise ValueError(f"trait {pred.trait}: values {values.shape} but {len(pred.chromosomes)} chromosomes "
                              f"x {len(ids)} samples")

@@ -141,6 +141,12 @@ def test_bad_input_names_the_file(tmp_path, case, message):
         read_prediction_list(lst, traits, ids)
 
 
+def test_writer_refuses_chromosomes_regenie_cannot_read(tmp_path):
+    with pytest.raises(ValueError, match="REGENIE reads chromosome k from line k"):
+        _write(tmp_path, chroms=(20, 21))
+    assert not list(tmp_path.iterdir())
+
+
 def test_chromosome_codes():
     assert [chromosome_code(c) for c in ("1", "chr22", "X", "chrX")] == [1, 22, 23, 23]
     with pytest.raises(InputError, match="chromosome 'MT' has no LOCO prediction"):

@@ -117,3 +117,17 @@ def test_bad_prediction_files(cohort, tmp_path):
     # a missing file
     with pytest.raises(InputError, match="none_pred.list does not exist"):
         _scan(cohort, tmp_path / "c", "qt", predictions=str(tmp_path / "none_pred.list"))
+
+
+def test_phewas_with_pred_equals_gwas_rows(cohort, tmp_path):
+    """`hubscan phewas` (job phewas: a few variants, every trait) reads the same predictions: its rows
+    are the step-2 GWAS rows of those variants (same kernels, one block; 1e-12 relative)."""
+    ids = ["v5", "v1500", "v2990"]  # chromosomes 1, 2 and 3
+    pred = str(cohort["pred_list"]["bt"])
+    _scan(cohort, tmp_path / "phewas", "bt", job="phewas", predictions=pred, binary_test="spa", variant_ids=ids)
+    _scan(cohort, tmp_path / "gwas", "bt", predictions=pred, binary_test="spa")
+    for trait in ("b1", "b2"):
+        a = open_results(tmp_path / "phewas").read(traits=[trait]).set_index("variant_id").loc[ids]
+        b = open_results(tmp_path / "gwas").read(traits=[trait]).set_index("variant_id").loc[ids]
+        for field in ("beta", "standard_error", "neg_log10_p"):
+            np.testing.assert_allclose(a[field], b[field], rtol=1e-12)
