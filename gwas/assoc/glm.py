@@ -8,7 +8,9 @@ Tests (``test=``):
 
 * ``"wald"``: z = beta / SE with SE from the inverse Fisher information; p from N(0, 1).
 * ``"lrt"``: chi² = 2 (l_full - l_null), 1 df.
-* ``"score"`` (Rao): chi² = U² / V at the null fit (no per-variant fit; beta and SE are NaN).
+* ``"score"`` (Rao): chi² = U² / V at the null fit (no per-variant fit), U = g'(y - mu) the
+  score and V = g'Wg - g'WC (C'WC)⁻¹ C'Wg its variance; beta = U / V (one Newton step from the
+  null) and SE = 1 / sqrt(V), as REGENIE reports them for its score test.
 * ``"firth"`` (logistic): Firth's penalized likelihood (Firth 1993; Heinze & Schemper 2002); p from
   the penalized LRT against the constrained null (as logistf and Hail), or with
   ``firth_p="wald"`` from beta / SE of the penalized fit (as plink2 reports).
@@ -16,6 +18,10 @@ Tests (``test=``):
   below ``fallback_p`` or it failed; ``firth_used`` marks those rows. ``fallback_first="score"``
   (default, REGENIE's practice): the score test, no per-variant fit, with beta ≈ U/V and
   SE ≈ 1/sqrt(V) (U the score, V its variance at the null fit); ``"wald"`` (plink2's): the Wald test.
+
+Offsets (``offset=``, (samples,) or (samples, traits)): a fixed term added to every linear
+predictor, null fit and variant fits alike: logit P(y = 1) = X c + g beta + offset (REGENIE's
+step 2 with the LOCO prediction of the variant's chromosome; log exposure in a Poisson model).
 
 Every result carries converged / exploded / iterations and an :class:`ErrorCode` instead of a
 silent NaN. Null models (covariates only) are fitted once per trait: :func:`logistic_model` /
@@ -47,7 +53,8 @@ POISSON_TESTS = ("wald", "lrt", "score")
 
 def logistic_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
                         firth_p: str = "lrt", fallback_p: float = 0.05, fallback_first: str = "score",
-                        max_iter: int = 25, firth_max_iter: int = 100, tol: float = 1e-6) -> AssociationResult:
+                        max_iter: int = 25, firth_max_iter: int = 100, tol: float = 1e-6,
+                        offset=None) -> AssociationResult:
     """Logistic regression of binary traits (0/1, NaN missing) on each variant; see the module docstring.
 
     dosage (variants, samples); traits (samples, traits) or (samples,); covariates (samples, k) or
@@ -57,20 +64,22 @@ def logistic_regression(dosage, traits, covariates=None, test: str = "wald", add
     """
     dosage = as_dosage(dosage)
     return logistic_model(traits, covariates, test, add_intercept, firth_p, fallback_p, fallback_first, max_iter,
-                          firth_max_iter, tol, n_samples=dosage.shape[1]).test(dosage)
+                          firth_max_iter, tol, n_samples=dosage.shape[1], offset=offset).test(dosage)
 
 
 def poisson_regression(dosage, traits, covariates=None, test: str = "wald", add_intercept: bool = True,
-                       max_iter: int = 25, tol: float = 1e-6) -> AssociationResult:
+                       max_iter: int = 25, tol: float = 1e-6, offset=None) -> AssociationResult:
     """Poisson regression of count traits (non-negative, NaN missing) on each variant (blocks:
     :func:`poisson_model`)."""
     dosage = as_dosage(dosage)
-    return poisson_model(traits, covariates, test, add_intercept, max_iter, tol, n_samples=dosage.shape[1]).test(dosage)
+    return poisson_model(traits, covariates, test, add_intercept, max_iter, tol, n_samples=dosage.shape[1],
+                         offset=offset).test(dosage)
 
 
 def logistic_model(traits, covariates=None, test: str = "wald", add_intercept: bool = True, firth_p: str = "lrt",
                    fallback_p: float = 0.05, fallback_first: str = "score", max_iter: int = 25,
-                   firth_max_iter: int = 100, tol: float = 1e-6, n_samples: int | None = None) -> GlmModel:
+                   firth_max_iter: int = 100, tol: float = 1e-6, n_samples: int | None = None,
+                   offset=None) -> GlmModel:
     """The trait side of :func:`logistic_regression` (checks, masks, null fits), done once."""
     if test not in LOGISTIC_TESTS:
         raise ConfigError(f"logistic test must be one of {', '.join(LOGISTIC_TESTS)}, got {test!r}")
@@ -80,15 +89,16 @@ def logistic_model(traits, covariates=None, test: str = "wald", add_intercept: b
         raise ConfigError(f"fallback_first must be 'score' or 'wald', got {fallback_first!r}")
     return _model(traits, covariates, add_intercept, LOGISTIC, test,
                   dict(firth_p=firth_p, fallback_p=fallback_p, fallback_first=fallback_first, max_iter=max_iter,
-                       firth_max_iter=firth_max_iter, tol=tol), n_samples)
+                       firth_max_iter=firth_max_iter, tol=tol), n_samples, offset)
 
 
 def poisson_model(traits, covariates=None, test: str = "wald", add_intercept: bool = True, max_iter: int = 25,
-                  tol: float = 1e-6, n_samples: int | None = None) -> GlmModel:
+                  tol: float = 1e-6, n_samples: int | None = None, offset=None) -> GlmModel:
     """The trait side of :func:`poisson_regression` (checks, masks, null fits), done once."""
     if test not in POISSON_TESTS:
         raise ConfigError(f"Poisson test must be one of {', '.join(POISSON_TESTS)}, got {test!r}")
-    return _model(traits, covariates, add_intercept, POISSON, test, dict(max_iter=max_iter, tol=tol), n_samples)
+    return _model(traits, covariates, add_intercept, POISSON, test, dict(max_iter=max_iter, tol=tol), n_samples,
+                  offset)
 
 
 #: below this many variants in a block, traits (sample masks) rather than variants run in parallel
@@ -100,7 +110,7 @@ class NullFit:
     """One trait on its samples: y, and either an error ``code`` for every variant or the null
     (covariates-only) fit: b_null, ll_null, mu and w = Var(y) at it, C'WC (the first pass of each
     variant's fit) and its inverse (the score test); cc_inv = (C'C)⁻¹ of the group's covariates C
-    (shared by the group's traits)."""
+    (shared by the group's traits); offset: the trait's offset on those samples, or None."""
 
     y: np.ndarray
     code: int = ErrorCode.OK
@@ -112,6 +122,7 @@ class NullFit:
     cc_inv: np.ndarray = None
     cwc: np.ndarray = None
     cwc_inv: np.ndarray = None
+    offset: np.ndarray = None
 
 
 @dataclass
@@ -192,10 +203,11 @@ def as_codes(dosage, n_samples: int) -> tuple[np.ndarray, int]:
 
 def _variant_fits(codes, kind, rows, c, fitted, family, options, want_ll):
     """:func:`gwas.kernels.glm.wald_lrt_mask` for the fitted traits of one sample mask."""
+    offsets = None if fitted[0].offset is None else np.stack([f.offset for f in fitted])
     return wald_lrt_mask(c, fitted[0].cc_inv, codes, kind, rows, np.stack([f.y for f in fitted]),
                          np.stack([f.b_null for f in fitted]), np.stack([f.mu for f in fitted]),
                          np.stack([f.w for f in fitted]), np.stack([f.cwc for f in fitted]), family,
-                         options["max_iter"], options["tol"], want_ll, numba.get_num_threads())
+                         options["max_iter"], options["tol"], want_ll, numba.get_num_threads(), offsets)
 
 
 class WorkArrays:
@@ -217,9 +229,10 @@ class WorkArrays:
         return array[:n_var * n].reshape(n_var, n)
 
 
-def _model(traits, covariates, add_intercept, family, test, options, n_samples) -> GlmModel:
+def _model(traits, covariates, add_intercept, family, test, options, n_samples, offset=None) -> GlmModel:
     traits, design, cov_ok = check_traits(traits, covariates, add_intercept, n_samples)
     _check_values(traits, family)
+    offsets = _offsets(offset, traits)
     model = GlmModel(family, test, options, traits.shape[0], traits.shape[1], design)
 
     def fit_group(group):
@@ -227,11 +240,30 @@ def _model(traits, covariates, add_intercept, family, test, options, n_samples) 
         rows = rows.astype(np.int64)
         c = np.ascontiguousarray(design[rows])
         cc_inv = gram_inverse(c)  # once per sample mask; _null_fit checks the sample count first
-        return rows, cols, [_null_fit(traits[rows, t], c, cc_inv, family, options, add_intercept) for t in cols]
+        return rows, cols, [_null_fit(traits[rows, t], c, cc_inv, family, options, add_intercept,
+                                      None if offsets is None else np.ascontiguousarray(offsets[rows, t]))
+                            for t in cols]
 
     with single_threaded_blas():  # sample masks' null fits on parallel threads
         model.groups = map_in_threads(fit_group, mask_groups(traits, cov_ok))
     return model
+
+
+def _offsets(offset, traits: np.ndarray) -> np.ndarray | None:
+    """``offset`` as (samples, traits) float64 (a (samples,) offset shared by every trait), or None;
+    it must be finite wherever a trait is present."""
+    if offset is None:
+        return None
+    off = np.asarray(offset, dtype=np.float64)
+    if off.ndim == 1:
+        off = np.repeat(off[:, None], traits.shape[1], axis=1)
+    if off.shape != traits.shape:
+        raise InputError(f"offset must be (samples,) or (samples, traits) = {traits.shape}, got {off.shape}")
+    bad = ~np.isfinite(off) & ~np.isnan(traits)
+    if bad.any():
+        sample, trait = (int(x[0]) for x in np.nonzero(bad))
+        raise InputError(f"offset of trait {trait} is missing or not finite at sample {sample}, where the trait is present")
+    return off
 
 
 def _check_values(traits: np.ndarray, family: int) -> None:
@@ -243,9 +275,9 @@ def _check_values(traits: np.ndarray, family: int) -> None:
         raise InputError("count traits must hold non-negative integers (or missing)")
 
 
-def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
+def _null_fit(y, c, cc_inv, family, options, intercept: bool, offset=None) -> NullFit:
     n, k = c.shape
-    fit = NullFit(y, cc_inv=cc_inv)
+    fit = NullFit(y, cc_inv=cc_inv, offset=offset)
     if family == LOGISTIC:
         fit.n_cases = int(y.sum())
         if fit.n_cases in (0, n):
@@ -261,8 +293,10 @@ def _null_fit(y, c, cc_inv, family, options, intercept: bool) -> NullFit:
     if intercept and k:
         mean = y.mean()
         b0[0] = np.log(mean / (1 - mean)) if family == LOGISTIC else np.log(mean)
+        if offset is not None:  # start from the mean response less the mean offset (as REGENIE)
+            b0[0] -= offset.mean()
     fit.b_null, fit.cwc_inv, fit.ll_null, _, converged, _, fit.mu, fit.w, fit.cwc = newton_fit(
-        c, y, b0, family, options["max_iter"], options["tol"])
+        c, y, b0, family, options["max_iter"], options["tol"], offset)
     if not converged:
         fit.code = ErrorCode.NOT_CONVERGED
     return fit
@@ -292,13 +326,13 @@ def _one_trait(genotypes, c, codes, fit: NullFit, family, test, options, out: As
         v = wgg - np.einsum("ij,jk,ik->i", gcw, fit.cwc_inv, gcw)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = u * u / v
-            beta, se = (u / v, 1 / np.sqrt(v)) if first else (np.nan, np.nan)
+            beta, se = u / v, 1 / np.sqrt(v)
         p, nlp = chi2_1df_p(stat)
         _store(out, t, beta, se, stat, p, nlp, True, False, 0, codes)
         if first:
             redo = (codes == ErrorCode.OK) & (p < options["fallback_p"])
             if redo.any():
-                _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo))
+                _firth(out, t, c, g[redo], y, b_null, options, codes[redo], np.flatnonzero(redo), fit.offset)
     elif test in ("wald", "lrt", "firth-fallback"):
         beta, se, ll, iters, conv, expl = variant_fits
         stat = (beta / se) if test != "lrt" else 2.0 * (ll - fit.ll_null)
@@ -308,16 +342,16 @@ def _one_trait(genotypes, c, codes, fit: NullFit, family, test, options, out: As
             redo = (codes == ErrorCode.OK) & (~conv | (p < options["fallback_p"]))
             if redo.any():
                 where = np.flatnonzero(redo)
-                _firth(out, t, c, genotypes(where), y, b_null, options, codes[redo], where)
+                _firth(out, t, c, genotypes(where), y, b_null, options, codes[redo], where, fit.offset)
     else:
         g = genotypes(slice(None))
-        _firth(out, t, c, g, y, b_null, options, codes, np.arange(g.shape[0]))
+        _firth(out, t, c, g, y, b_null, options, codes, np.arange(g.shape[0]), fit.offset)
 
 
-def _firth(out, t, c, g, y, b_null, options, codes, where) -> None:
+def _firth(out, t, c, g, y, b_null, options, codes, where, offset=None) -> None:
     beta, se, chi2, iters, conv, expl = firth_block(c, np.ascontiguousarray(g), y, b_null, options["firth_max_iter"],
                                                     options["tol"], options["firth_p"] == "lrt",
-                                                    numba.get_num_threads())
+                                                    numba.get_num_threads(), offset)
     if options["firth_p"] == "wald":
         stat = beta / se
         p, nlp = chi2_1df_p(stat ** 2)

@@ -19,6 +19,11 @@ copying the genotypes per mask:
 minus |Q'g|² over Q's other columns), beta = <g_r, y_r> / <g_r, g_r>,
 sigma² = (<y_r, y_r> - beta <g_r, y_r>) / (n - k - 1), SE = sqrt(sigma² / <g_r, g_r>)
 (:func:`gwas.kernels.linear.linear_statistics`). Effect allele: the counted allele of ``dosage`` (ALT).
+
+REGENIE's step-2 form (``score_sigma=``, one value per trait, :mod:`gwas.wgr.step2`): the same
+beta = <g_r, y_r> / <g_r, g_r>, but SE = score_sigma / sqrt(<g_r, g_r>) with a residual scale
+fixed before the variant (REGENIE: |y - LOCO prediction| / sqrt(n - k)), statistic z = beta / SE
+and p from N(0, 1).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gwas.assoc.design import as_dosage, check_traits, full_rank, mask_groups
-from gwas.assoc.results import AssociationResult, ErrorCode, t_test_p
+from gwas.assoc.results import AssociationResult, ErrorCode, chi2_1df_p, t_test_p
 from gwas.io.plink.bed import decode_dosage_kernel
 from gwas.kernels.genotype_products import DOSAGE, PACKED, SCALED, TILE, genotype_products_threaded
 from gwas.kernels.impute import COLLINEAR_TOLERANCE
@@ -52,10 +57,14 @@ def linear_regression(dosage, traits, covariates=None, add_intercept: bool = Tru
     return _prepare(traits, design, cov_ok).test(dosage)
 
 
-def linear_model(traits, covariates=None, add_intercept: bool = True) -> LinearModel:
+def linear_model(traits, covariates=None, add_intercept: bool = True, score_sigma=None) -> LinearModel:
     """The trait side of :func:`linear_regression` (masks, covariate bases, residualised traits),
-    computed once; ``.test(dosage)`` then runs one block of variants."""
-    return _prepare(*check_traits(traits, covariates, add_intercept))
+    computed once; ``.test(dosage)`` then runs one block of variants. ``score_sigma`` (traits,):
+    REGENIE's step-2 statistic instead of the t test (module docstring)."""
+    model = _prepare(*check_traits(traits, covariates, add_intercept))
+    if score_sigma is not None:
+        model.score_sigma = np.broadcast_to(np.asarray(score_sigma, dtype=np.float64), (model.n_traits,)).copy()
+    return model
 
 
 @dataclass
@@ -82,6 +91,7 @@ class LinearModel:
     partial_t: np.ndarray  # the other masks' columns, transposed (masks, samples)
     fused_rows: np.ndarray  # rows of right_t the fused kernel multiplies: all but the full masks'
     fused_t: np.ndarray  # right_t[fused_rows] (a full mask's products are the kernel's row sums)
+    score_sigma: np.ndarray | None = None  # per trait: REGENIE's fixed residual scale (module docstring)
 
     def test(self, dosage) -> AssociationResult:
         """Results for the variants (rows) of ``dosage`` (variants, samples), NaN = missing."""
@@ -243,7 +253,13 @@ def _statistics(model: LinearModel, g_prod: np.ndarray, m_prod: np.ndarray, sum_
         df = np.full(len(cols), float(n - k - 1))
         ok = np.repeat((codes == ErrorCode.OK)[:, None], len(cols), axis=1)
         beta, se, t = linear_statistics(gy, np.repeat(gg[:, None], len(cols), axis=1), yy, df, ok)
-        p_value, nlp = t_test_p(t, n - k - 1)
+        if model.score_sigma is None:
+            p_value, nlp = t_test_p(t, n - k - 1)
+        else:  # REGENIE's step 2: the residual scale fixed before the variant, a z statistic
+            with np.errstate(invalid="ignore", divide="ignore"):
+                se = np.where(ok, model.score_sigma[cols][None, :] / np.sqrt(gg)[:, None], np.nan)
+                t = beta / se
+            p_value, nlp = chi2_1df_p(t * t)
         out.beta[:, cols], out.standard_error[:, cols], out.statistic[:, cols] = beta, se, t
         out.p_value[:, cols], out.neg_log10_p[:, cols] = p_value, nlp
         out.error_code[:, cols] = codes[:, None]

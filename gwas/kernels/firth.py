@@ -79,13 +79,15 @@ def _penalized_score(Xt, y, mu, w, low, n_free, z, h, score):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step):
-    """Firth fit of the first ``n_free`` coefficients of b (in place), Xt = X' (p, samples).
+def _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step, offset=None):
+    """Firth fit of the first ``n_free`` coefficients of b (in place), Xt = X' (p, samples), linear
+    predictor X b + ``offset`` (samples, or None).
     Returns (penalized log-likelihood, iterations, converged, exploded); on convergence ``low`` is
     the Cholesky factor of the information at the returned b."""
     p = Xt.shape[0]
     for it in range(1, max_iter + 1):
-        ll, positive = sample_pass(Xt, y, b, LOGISTIC, mu, w, info, score, work, True, False, True)
+        ll, positive = sample_pass(Xt, y, b, LOGISTIC, mu, w, info, score, work, True, False, True, None, None,
+                                   offset)
         # Some w = 0 (mu rounded to 0 or 1) leaves the step, which divides by sqrt(w), undefined:
         # the fit has exploded (as Hail's does there).
         if not positive or not cholesky(info, low):
@@ -113,22 +115,25 @@ def _buffers(p, n):
 
 
 @numba.njit(cache=True)
-def firth_fit(X, y, b0, n_free, max_iter, tol):
+def firth_fit(X, y, b0, n_free, max_iter, tol, offset=None):
     """One Firth-penalized logistic fit of the first ``n_free`` coefficients (the rest stay at b0),
-    X (samples, p). Returns (b, penalized log-likelihood, iterations, converged, exploded)."""
+    X (samples, p), linear predictor X b + ``offset`` (samples, or None). Returns (b, penalized log-likelihood, iterations, converged, exploded)."""
     Xt = np.ascontiguousarray(X.T)
     b = b0.astype(np.float64)
     mu, w, work, z, h, info, low, score, step = _buffers(X.shape[1], X.shape[0])
-    ll, it, conv, expl = _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step)
+    ll, it, conv, expl = _firth_iterate(Xt, y, b, n_free, max_iter, tol, mu, w, work, z, h, info, low, score, step,
+                                        offset)
     return b, ll, it, conv, expl
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
+def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes, offset=None):
     """Firth fits of y ~ C + g for every row g of G (variants, samples); C (samples, k), y 0/1,
     b_null the covariates-only ML fit. With ``null_fit`` each variant first gets the constrained
     null fit (g's coefficient 0, full-design penalty) and chi² = 2 (l*_full - l*_null); otherwise
     chi² is NaN. ``lanes``: parallel lanes, as in :func:`gwas.kernels.glm.wald_lrt_mask`.
+    ``offset`` (samples, or None): a fixed term of every fit's linear predictor (a LOCO prediction;
+    b_null then the covariates-only fit with that offset).
     Returns per variant: beta, se (from the penalized information at beta), chi², iterations (of
     the full fit, or of the failed null fit), converged, exploded."""
     n_var, n = G.shape
@@ -144,11 +149,12 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
             ll_null = np.nan
             if null_fit:
                 ll_null, itn, cn, en = _firth_iterate(Xt, y, b, k, max_iter, tol, mu, w, work, z, h, info, low,
-                                                      score, step)
+                                                      score, step, offset)
                 if not cn:
                     iters[v], expl[v] = itn, en
                     continue
-            ll, it, c, e = _firth_iterate(Xt, y, b, k + 1, max_iter, tol, mu, w, work, z, h, info, low, score, step)
+            ll, it, c, e = _firth_iterate(Xt, y, b, k + 1, max_iter, tol, mu, w, work, z, h, info, low, score, step,
+                                          offset)
             iters[v], conv[v], expl[v] = it, c, e
             if c:
                 beta[v] = b[k]
@@ -157,17 +163,18 @@ def firth_block(C, G, y, b_null, max_iter, tol, null_fit, lanes):
     return beta, se, chi2, iters, conv, expl
 
 
-def firth_fit_reference(X, y, b0, n_free, max_iter, tol):
+def firth_fit_reference(X, y, b0, n_free, max_iter, tol, offset=None):
     """NumPy version of :func:`firth_fit` by the QR decomposition of W^(1/2) X (h = row sums of
     Q², 1/2 log det I = sum log |R_jj|, step = R_ff^-1 (Q' t)_f with t = W^(-1/2) (y - mu + h (1/2
     - mu)))."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _firth_fit_reference(X, y, np.array(b0, dtype=np.float64), n_free, max_iter, tol)
+        return _firth_fit_reference(X, y, np.array(b0, dtype=np.float64), n_free, max_iter, tol,
+                                    0.0 if offset is None else np.asarray(offset, dtype=np.float64))
 
 
-def _firth_fit_reference(X, y, b, n_free, max_iter, tol):
+def _firth_fit_reference(X, y, b, n_free, max_iter, tol, offset):
     for it in range(1, max_iter + 1):
-        mu = 1.0 / (1.0 + np.exp(-(X @ b)))
+        mu = 1.0 / (1.0 + np.exp(-(X @ b + offset)))
         sqrt_w = np.sqrt(mu * (1.0 - mu))
         q, r = np.linalg.qr(X * sqrt_w[:, None])
         h = (q * q).sum(axis=1)

@@ -48,7 +48,8 @@ def pass_buffers(p, n):
 
 
 @numba.njit(cache=True, fastmath=FAST)
-def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_score, want_ll, Xt32=None, w32=None):
+def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_score, want_ll, Xt32=None, w32=None,
+                offset=None):
     """One pass over the samples of X' (p, samples), in chunks: mu = E[y] and w = Var(y) at X b
     (into ``mu``, ``w``), when ``want_info`` info = X' W X (else ``info`` is left as it is) and, when
     ``want_score``, score = X' (y - mu). Returns (the log-likelihood when ``want_ll``, else NaN;
@@ -56,7 +57,9 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_scor
     w = mu (1 - mu); Poisson: mu = w = exp(eta), log-likelihood with the log(y!) term.
     With ``Xt32`` (X' in float32) and ``w32`` (float32 scratch, one chunk) the information is summed
     in float32 (chunk sums added in float64; about 1e-8 relative): twice the SIMD lanes, for the
-    iterations of a fit (:data:`INFO32_NOTE`). Everything else is float64.
+    iterations of a fit (:data:`INFO32_NOTE`). Everything else is float64. ``offset`` (samples,
+    or None): a fixed term of the linear predictor, eta = X b + offset (a LOCO prediction); None
+    compiles without it.
     (Loops index 1-D views from 0 so that they vectorise.)"""
     p, n = Xt.shape
     scratch, eta, resid = work[0], work[1], work[2]
@@ -72,6 +75,10 @@ def sample_pass(Xt, y, b, family, mu, w, info, score, work, want_info, want_scor
         size = e - s
         mu_c, w_c, y_c = mu[s:e], w[s:e], y[s:e]
         _linear_predictor(Xt, b, s, size, eta)
+        if offset is not None:
+            off_c = offset[s:e]
+            for i in range(size):
+                eta[i] += off_c[i]
         if family == LOGISTIC:
             for i in range(size):
                 resid[i] = -eta[i]
@@ -276,7 +283,7 @@ def _pivots_above(info, low, fraction):
 
 @numba.njit(cache=True, fastmath=FAST)
 def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, null_start, null_mu, null_w,
-               null_info, null_score, want_ll, Xt32=None, w32=None):
+               null_info, null_score, want_ll, Xt32=None, w32=None, offset=None):
     """Maximum-likelihood Newton fit of b (in place) for X' (p, samples). Returns (log-likelihood
     at b when converged and ``want_ll``, else NaN; iterations; converged; exploded); on convergence
     ``mu``, ``w`` and ``info`` hold their values at b (at b before the final Newton step, for a fit
@@ -286,7 +293,7 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
     ``null_info`` = C' W C and ``null_score`` = C' (y - mu) (ignored otherwise), and a pass after
     a Newton step below REUSE_BELOW reuses that step's information (see QUASI_ERROR). With ``Xt32``
     = X' in float32 and ``w32`` a float32 chunk, the iterations' information is summed in float32
-    (:data:`INFO32_NOTE`)."""
+    (:data:`INFO32_NOTE`). ``offset``: see :func:`sample_pass`."""
     p = Xt.shape[0]
     exact = True  # whether this iteration's pass computes the information
     previous = np.inf
@@ -295,12 +302,13 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
         if it == 1 and null_start:
             null_start_pass(Xt, y, null_mu, null_w, null_info, null_score, info, score, work)
         elif exact and Xt32 is not None:
-            sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, Xt32, w32)
+            sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, Xt32, w32, offset)
             factored = cholesky(info, low) and _pivots_above(info, low, INFO32_MIN_PIVOT)
             if not factored:
-                sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False)  # float64
+                sample_pass(Xt, y, b, family, mu, w, info, score, work, True, True, False, None, None,
+                            offset)  # float64
         else:
-            sample_pass(Xt, y, b, family, mu, w, info, score, work, exact, True, False)
+            sample_pass(Xt, y, b, family, mu, w, info, score, work, exact, True, False, None, None, offset)
         if exact and not factored and not cholesky(info, low):
             return np.nan, it, False, True
         largest = cholesky_solve(low, score, step, p)
@@ -309,7 +317,8 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
         if largest < tol and (exact or largest * largest < tol * QUASI_ERROR * previous):
             for j in range(p):
                 b[j] += step[j]
-            ll, _ = sample_pass(Xt, y, b, family, mu, w, info, score, work, True, not exact, want_ll)
+            ll, _ = sample_pass(Xt, y, b, family, mu, w, info, score, work, True, not exact, want_ll, None, None,
+                                offset)
             if not cholesky(info, low):
                 return ll, it, False, True
             if not exact:  # that step used reused information: one Newton step from this pass's
@@ -328,8 +337,9 @@ def ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, s
 
 
 @numba.njit(cache=True, nogil=True)
-def newton_fit(X, y, b0, family, max_iter, tol):
-    """Maximum-likelihood fit from b0, X (samples, p). Returns (b, inverse Fisher information at
+def newton_fit(X, y, b0, family, max_iter, tol, offset=None):
+    """Maximum-likelihood fit from b0, X (samples, p), linear predictor X b + ``offset`` (samples,
+    or None). Returns (b, inverse Fisher information at
     b, log-likelihood at b, iterations, converged, exploded, mu, w, Fisher information at b); the
     information, its inverse and the log-likelihood are NaN unless converged. The iterations'
     information is float32 (:data:`INFO32_NOTE`), the information returned float64."""
@@ -338,26 +348,28 @@ def newton_fit(X, y, b0, family, max_iter, tol):
     b = b0.astype(np.float64)
     mu, w, work, info, low, score, step = pass_buffers(p, X.shape[0])
     ll, it, conv, expl = ml_iterate(Xt, y, b, family, max_iter, tol, mu, w, work, info, low, score, step, False, mu,
-                                    w, info, score, True, Xt.astype(np.float32), np.empty(SAMPLES, dtype=np.float32))
+                                    w, info, score, True, Xt.astype(np.float32), np.empty(SAMPLES, dtype=np.float32),
+                                    offset)
     if not conv:
         info[:] = np.nan
     cov = np.linalg.inv(info) if conv else info.copy()
     return b, cov, ll, it, conv, expl, mu, w, info
 
 
-def newton_fit_reference(X, y, b0, family, max_iter, tol, variant_fit=False):
+def newton_fit_reference(X, y, b0, family, max_iter, tol, variant_fit=False, offset=None):
     """NumPy version of :func:`newton_fit` (np.linalg.solve for the step, the same convention); with
     ``variant_fit`` the iteration of a variant's fit in :func:`ml_iterate` (``null_start``: the
     information of a Newton step below REUSE_BELOW reused by the next pass). The information is
     float64 throughout: the kernel's float32 iterations (INFO32_NOTE) take the same steps to about
     1e-8 relative, so the same iterations, to the same maximum."""
     b = np.array(b0, dtype=np.float64)
+    off = 0.0 if offset is None else np.asarray(offset, dtype=np.float64)
     p = X.shape[1]
     nan = np.full((p, p), np.nan)
     exact, previous = True, np.inf
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for it in range(1, max_iter + 1):
-            mu, w = _mean_and_weight_reference(X @ b, family)
+            mu, w = _mean_and_weight_reference(X @ b + off, family)
             if exact:
                 fisher = X.T @ (X * w[:, None])
             try:
@@ -369,7 +381,7 @@ def newton_fit_reference(X, y, b0, family, max_iter, tol, variant_fit=False):
             largest = np.abs(delta).max()
             if largest < tol and (exact or largest * largest < tol * QUASI_ERROR * previous):
                 b = b + delta
-                eta = X @ b
+                eta = X @ b + off
                 mu, w = _mean_and_weight_reference(eta, family)
                 if family == LOGISTIC:
                     ll = np.log(np.where(y == 1, mu, 1 - mu)).sum()
@@ -428,7 +440,8 @@ def start_variant(Xt, g, b, b_null):
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, max_iter, tol, want_ll, lanes):
+def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, max_iter, tol, want_ll, lanes,
+                  OFF=None):
     """Fit y_t ~ C + g from [b_null_t, 0] for every variant g and every trait t of one sample mask.
 
     C (samples, k): the covariates on the mask's samples, and cc_inv = (C'C)⁻¹; codes (variants,
@@ -441,7 +454,8 @@ def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, m
     j + lanes, ...; one per thread: ``numba.get_num_threads()``, passed in so that the compiled
     kernel can be cached), each with its own buffers; each variant is computed the same way in any
     lane, so results do not depend on the number of lanes or threads. The iterations' information
-    is float32 (:data:`INFO32_NOTE`). Every variant is fitted, whatever its check says.
+    is float32 (:data:`INFO32_NOTE`). Every variant is fitted, whatever its check says. ``OFF``
+    (traits, samples) or None: each trait's offset in the linear predictor (its null fit's too).
 
     Returns per variant: n_called (int64), alt_count (float64), check code (int8); per (variant,
     trait): beta, se, log-likelihood (NaN unless ``want_ll``), iterations, converged, exploded."""
@@ -482,8 +496,13 @@ def wald_lrt_mask(C, cc_inv, codes, kind, rows, Y, B_null, MU, W, CWC, family, m
             for t in range(n_traits):
                 b[:k] = B_null[t]
                 b[k] = 0.0
-                lik, it, c, e = ml_iterate(Xt, Y[t], b, family, max_iter, tol, mu, w, work, info, low, score, step,
-                                           True, MU[t], W[t], CWC[t], null_score[t], want_ll, Xt32, w32)
+                if OFF is None:
+                    lik, it, c, e = ml_iterate(Xt, Y[t], b, family, max_iter, tol, mu, w, work, info, low, score,
+                                               step, True, MU[t], W[t], CWC[t], null_score[t], want_ll, Xt32, w32)
+                else:
+                    lik, it, c, e = ml_iterate(Xt, Y[t], b, family, max_iter, tol, mu, w, work, info, low, score,
+                                               step, True, MU[t], W[t], CWC[t], null_score[t], want_ll, Xt32, w32,
+                                               OFF[t])
                 iters[v, t], conv[v, t], expl[v, t] = it, c, e
                 if c:
                     beta[v, t] = b[k]

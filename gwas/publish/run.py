@@ -238,7 +238,7 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
             min_maf = (meta.get("config") or {}).get("min_maf")
             meta_args = dict(genome_build=build, date=date, software=software, covariates=covariates, min_maf=min_maf,
                              counts={k: info.get(k) for k in ("n", "n_cases", "n_controls")},
-                             notes=_notes(rules))
+                             notes=_notes(rules), step1=meta.get("step1"))
             written, left_out = ssf.write_ssf(folders["gwas-ssf"], stem, rows, entry, effect=options.effect,
                                               p_format=options.p_format, meta_args=meta_args)
             files += written

@@ -89,8 +89,11 @@ def write_gzip(path: Path, text: str) -> str:
 
 
 def ssf_metadata(file_name: str, md5: str, trait: dict, *, genome_build: str, date: str, software: str,
-                 covariates: list[str], min_maf: float | None, counts: dict, notes: str) -> dict:
-    """The ``-meta.yaml`` content (GWAS-SSF metadata fields; counts already disclosure-protected)."""
+                 covariates: list[str], min_maf: float | None, counts: dict, notes: str,
+                 step1: dict | None = None) -> dict:
+    """The ``-meta.yaml`` content (GWAS-SSF metadata fields; counts already disclosure-protected).
+    ``step1``: the scan's step-1 record (results.json), carried into ``analysis_software`` and
+    ``author_notes`` (file names and sha256 of the prediction list and of this trait's .loco file)."""
     binary = trait.get("type") == "binary"
     sample = {"sample_size": counts["n"]}
     if binary:
@@ -112,6 +115,12 @@ def ssf_metadata(file_name: str, md5: str, trait: dict, *, genome_build: str, da
             "is_harmonised": False,
             "is_sorted": True,
             "author_notes": notes}
+    if step1:
+        loco = (step1.get("loco") or {}).get(trait["name"]) or {}
+        meta["analysis_software"] = f"{software} (step 2 with whole-genome regression LOCO predictions)"
+        meta["author_notes"] = (f"{notes} Step 1 (whole-genome regression) predictions: {step1['pred_list']} "
+                                f"(sha256 {step1['sha256']})"
+                                + (f", {loco['file']} (sha256 {loco['sha256']})" if loco else "") + ".").strip()
     return {k: v for k, v in meta.items() if v is not None}
 
 

@@ -11,7 +11,7 @@ bytes x samples x binary traits of the chunk).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +20,9 @@ from gwas.assoc.results import AssociationResult
 from gwas.results.store import rows_table
 from gwas.scan.inputs import ScanInputs, TraitGroup
 from phenotypes.matrix.io import BINARY
+
+#: binary tests run by :mod:`gwas.wgr.step2` (REGENIE's score test and its corrections)
+REGENIE_BINARY_TESTS = ("spa", "firth-approx")
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,37 @@ def trait_chunks(groups: list[TraitGroup], size: int) -> list[list[TraitGroup]]:
 
 
 def associate(dosage: np.ndarray, inputs: ScanInputs, options: TestOptions,
-              groups: list[TraitGroup] | None = None) -> dict[str, AssociationResult]:
+              groups: list[TraitGroup] | None = None, contigs: np.ndarray | None = None) -> dict[str, AssociationResult]:
     """Every tested trait's result (of ``groups``, default all) for ``dosage`` (variants, analysed
     samples): float ALT dosages (NaN missing), or the store's uint16 codes, which every model reads
     as they are (decoded as code / 16383 in its kernels: quantitative traits by ``test_scaled``,
-    binary ones by ``test``): trait -> result with one column."""
-    out: dict[str, AssociationResult] = {}
+    binary ones by ``test``): trait -> result with one column. With step-1 predictions
+    (``inputs.predictions``) the variants are tested chromosome by chromosome (``contigs``: each
+    variant's contig name), each with its LOCO predictions (:mod:`gwas.wgr.step2`)."""
     groups = inputs.groups if groups is None else groups
-    for group, model in zip(groups, prepared_models(inputs, options, groups)):
+    if inputs.predictions is None:
+        return _associate(dosage, inputs, options, groups, None)
+    from gwas.wgr.predictions import chromosome_code
+
+    if contigs is None:
+        raise ValueError("step-2 tests need each variant's contig")
+    codes = np.array([chromosome_code(c) for c in contigs])
+    parts = {chrom: np.flatnonzero(codes == chrom) for chrom in dict.fromkeys(codes.tolist())}
+    if len(parts) == 1:
+        return _associate(dosage, inputs, options, groups, codes[0])
+    out: dict[str, AssociationResult] = {}
+    for chrom, rows in parts.items():
+        for trait, res in _associate(dosage[rows], inputs, options, groups, chrom).items():
+            whole = out.setdefault(trait, AssociationResult.empty(res.test, len(codes), 1))
+            for f in fields(res):
+                if f.name != "test":
+                    getattr(whole, f.name)[rows] = getattr(res, f.name)
+    return out
+
+
+def _associate(dosage, inputs, options, groups, chromosome) -> dict[str, AssociationResult]:
+    out: dict[str, AssociationResult] = {}
+    for group, model in zip(groups, prepared_models(inputs, options, groups, chromosome)):
         if dosage.dtype == np.uint16 and group.kind != BINARY:
             res = model.test_scaled(dosage)
         else:
@@ -75,13 +101,15 @@ def associate(dosage: np.ndarray, inputs: ScanInputs, options: TestOptions,
 _LAST_MODELS: list = []
 
 
-def prepared_models(inputs: ScanInputs, options: TestOptions, groups: list[TraitGroup]) -> list:
+def prepared_models(inputs: ScanInputs, options: TestOptions, groups: list[TraitGroup], chromosome=None) -> list:
     """One prepared model per group (:func:`gwas.assoc.linear_model` or
-    :func:`gwas.assoc.logistic_model`: masks, covariate bases, null fits), reused while the same
-    scan tests the same traits."""
+    :func:`gwas.assoc.logistic_model`: masks, covariate bases, null fits; with step-1 predictions
+    or REGENIE's binary tests, :mod:`gwas.wgr.step2`'s for ``chromosome``), reused while the same
+    scan tests the same traits (on the same chromosome)."""
     from gwas.assoc import linear_model, logistic_model
+    from gwas.wgr.step2 import binary_model, quantitative_model
 
-    key = (options, tuple((g.kind, g.traits.tobytes(), g.covariates.tobytes()) for g in groups))
+    key = (options, chromosome, tuple((g.kind, g.traits.tobytes(), g.covariates.tobytes()) for g in groups))
     if _LAST_MODELS and _LAST_MODELS[0][0] is inputs and _LAST_MODELS[0][1] == key:
         return _LAST_MODELS[0][2]
     _LAST_MODELS.clear()  # free the previous chunk's models before fitting the next
@@ -89,9 +117,17 @@ def prepared_models(inputs: ScanInputs, options: TestOptions, groups: list[Trait
     for group in groups:
         y = inputs.values[:, group.traits]
         cov = inputs.covariates[:, group.covariates]
-        if group.kind == BINARY:
+        pred = None
+        if inputs.predictions is not None:  # the LOCO predictions for this chromosome (0 off a trait's samples)
+            pred = np.column_stack([np.nan_to_num(inputs.predictions[int(t)].for_chromosome(int(chromosome)))
+                                    for t in group.traits])
+        if group.kind == BINARY and options.binary_test in REGENIE_BINARY_TESTS:
+            models.append(binary_model(y, cov, pred, options.binary_test, options.firth_threshold))
+        elif group.kind == BINARY:
             models.append(logistic_model(y, cov, test=options.binary_test, firth_p=options.firth_p,
-                                         fallback_p=options.firth_threshold, fallback_first="score"))
+                                         fallback_p=options.firth_threshold, fallback_first="score", offset=pred))
+        elif pred is not None:
+            models.append(quantitative_model(y, cov, pred))
         else:
             models.append(linear_model(y, cov))
     _LAST_MODELS.append((inputs, key, models))
@@ -106,12 +142,14 @@ def _column(res: AssociationResult, j: int) -> AssociationResult:
 
 
 def row_test(res: AssociationResult, binary_test: str) -> np.ndarray:
-    """Name of the test behind each row: firth-fallback rows are 'score' or 'firth'."""
+    """Name of the test behind each row: firth-fallback rows are 'score' or 'firth' (spa and
+    firth-approx: 'score', or the correction where it ran)."""
     n = res.beta.shape[0]
     if res.test == "linear":
         return np.full(n, "linear", dtype=object)
-    if binary_test == "firth-fallback":
-        return np.where(res.firth_used[:, 0], "firth", "score").astype(object)
+    if binary_test in ("firth-fallback", "spa", "firth-approx"):
+        corrected = "firth" if binary_test == "firth-fallback" else binary_test
+        return np.where(res.firth_used[:, 0], corrected, "score").astype(object)
     return np.full(n, binary_test, dtype=object)
 
 
@@ -155,5 +193,6 @@ def run_block(store_path: str, variant_index: np.ndarray, inputs: ScanInputs, op
     lo, hi = int(variant_index[0]), int(variant_index[-1]) + 1
     rows = slice(lo, hi) if hi - lo == len(variant_index) else variant_index
     codes = store.dosage_codes(rows, inputs.sample_columns)
-    results = associate(codes, inputs, options, groups)
-    return result_tables(variant_index, variant_fields(store, variant_index), results, options.binary_test)
+    variants = variant_fields(store, variant_index)
+    results = associate(codes, inputs, options, groups, variants["contig"])
+    return result_tables(variant_index, variants, results, options.binary_test)

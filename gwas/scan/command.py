@@ -10,7 +10,7 @@ from hubscan.options import add_output, add_spark, spark_overrides
 
 #: flag -> configuration key (flags whose name differs from the key are listed)
 _FLAG_KEYS = {"genotype_store": "genotypes", "covariate": "covariates", "trait": "traits",
-              "region": "regions", "variant_id": "variant_ids", "samples": "samples_file"}
+              "region": "regions", "variant_id": "variant_ids", "samples": "samples_file", "pred": "predictions"}
 
 
 def add_arguments(parser, job: str) -> None:
@@ -25,8 +25,13 @@ def add_arguments(parser, job: str) -> None:
     parser.add_argument("--covariate-names", metavar="A,B", help="covariate columns to use (default all)")
     parser.add_argument("--samples", metavar="FILE", help="keep only these sample ids")
     parser.add_argument("--phenotype-coding", choices=["01", "12"], help="binary coding of text phenotypes (default 01)")
-    parser.add_argument("--binary-test", choices=["score", "wald", "lrt", "firth", "firth-fallback"],
-                        help="test for binary traits (default firth-fallback: score test, Firth where p < threshold)")
+    parser.add_argument("--binary-test", choices=["score", "wald", "lrt", "firth", "firth-fallback", "spa",
+                                                  "firth-approx"],
+                        help="test for binary traits (default firth-fallback: score test, Firth where p < threshold; "
+                             "spa / firth-approx: REGENIE's score test corrected by SPA / approximate Firth where "
+                             "p < threshold)")
+    parser.add_argument("--pred", metavar="FILE",
+                        help="step 1 LOCO predictions (REGENIE's <prefix>_pred.list): REGENIE's step 2 tests")
     parser.add_argument("--firth-threshold", type=float, help="p below which firth-fallback runs Firth (default 0.05)")
     parser.add_argument("--firth-p", choices=["lrt", "wald"], help="Firth p-value: penalized LRT (default) or Wald")
     parser.add_argument("--min-cases", type=int,
@@ -55,7 +60,7 @@ def config_from_args(args, job: str):
     overrides = {}
     for dest in ("genotype_store", "phenotypes", "trait", "covariate", "samples", "phenotype_coding", "binary_test",
                  "firth_threshold", "firth_p", "min_cases", "min_maf", "min_info", "min_call_rate", "region",
-                 "variant_id", "variant_ids_file", "block_size", "trait_chunk", "genome_build", "out"):
+                 "variant_id", "variant_ids_file", "block_size", "trait_chunk", "genome_build", "pred", "out"):
         value = getattr(args, dest)
         if isinstance(value, list) and not value:
             continue

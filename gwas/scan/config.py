@@ -10,7 +10,8 @@ the key named, before any work starts. Paths are resolved against the YAML file'
     traits: [ldl, type_2_diabetes]       # or "all" (default)
     covariates: [phenotypes/covariates.tsv, qc/pcs.tsv]   # files joined on IID
     covariate_names: all                 # or a list of columns
-    binary_test: firth-fallback          # score, wald, lrt, firth, firth-fallback
+    binary_test: firth-fallback          # score, wald, lrt, firth, firth-fallback, spa, firth-approx
+    predictions: step1_pred.list         # REGENIE step 1 (or hubscan wgr) LOCO predictions: step 2
     firth_threshold: 0.05                # firth-fallback: Firth where the first test's p is below this
     min_cases: 50                        # binary traits with fewer cases (or controls) are not tested
     min_maf: 0.01                        # variant filters (any of min_maf, min_info, min_call_rate,
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from hubscan.errors import ConfigError
 
-BINARY_TESTS = ("score", "wald", "lrt", "firth", "firth-fallback")
+BINARY_TESTS = ("score", "wald", "lrt", "firth", "firth-fallback", "spa", "firth-approx")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ScanConfig:
     block_size: int = 5000
     trait_chunk: int = 50                    # traits per task at most
     genome_build: str | None = None          # GRCh37 or GRCh38: recorded for publishing
+    predictions: str | None = None           # REGENIE-style _pred.list of LOCO predictions (step 2)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,9 +74,9 @@ KEYS: dict[str, tuple] = {
     "min_maf": (float, int, type(None)), "min_info": (float, int, type(None)),
     "min_call_rate": (float, int, type(None)), "regions": (list, str), "variant_ids": (list, str),
     "variant_ids_file": (str, type(None)), "block_size": (int,), "trait_chunk": (int,),
-    "genome_build": (str, type(None)),
+    "genome_build": (str, type(None)), "predictions": (str, type(None)),
 }
-PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file")
+PATH_KEYS = ("genotypes", "phenotypes", "out", "samples_file", "variant_ids_file", "predictions")
 assert set(KEYS) == {f.name for f in fields(ScanConfig)}
 
 

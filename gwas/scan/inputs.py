@@ -6,6 +6,10 @@ with ``catalogue.tsv`` for descriptions), a ``.parquet`` matrix, or a plink2/REG
 (``FID IID ...``, ``NA`` missing). Covariates: files in either layout joined on IID; a sample
 missing a covariate is left out of every trait (as plink2 and Hail do).
 
+Step 2 (``predictions``): a REGENIE ``_pred.list`` of LOCO predictions (:mod:`gwas.wgr.predictions`),
+read for the tested traits and aligned to the analysed samples (each tested trait's samples must
+all have predictions); ``step1`` records the list's and .loco files' names and checksums.
+
 Checks before any work (each names what is wrong): traits that do not exist, no sample shared by
 genotypes and phenotypes, covariates with no variance or perfectly collinear with others. A
 covariate constant within one trait's samples (sex for a sex-restricted phecode) is dropped for
@@ -54,6 +58,8 @@ class ScanInputs:
     groups: list[TraitGroup]
     trait_info: list[dict] = field(default_factory=list)   # one per trait, tested or not (results.json)
     inputs: dict = field(default_factory=dict)             # input files and checksums
+    predictions: dict | None = None     # trait column -> LocoPredictions (step 2), or None
+    step1: dict | None = None           # which step 1: list and .loco names and sha256 (results.json)
 
     @property
     def tested(self) -> list[str]:
@@ -183,10 +189,32 @@ def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
     _check_covariates(covariates, cov_names, complete & np.isfinite(values).any(axis=1))
 
     groups, info = _group_traits(cfg, matrix, values, covariates, cov_names, complete, catalogue)
+    predictions, step1 = None, None
+    if cfg.predictions:
+        predictions, step1 = load_predictions(cfg.predictions, names, keep, values, complete, groups)
+        files += [Path(cfg.predictions)] + [Path(p.path) for p in predictions.values()]
     inputs = {str(p): {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}
     success = Path(cfg.genotypes) / "_SUCCESS"
     inputs[str(Path(cfg.genotypes))] = {"store_record": success.read_text().strip()}
-    return ScanInputs(columns, names, list(matrix.types), values, covariates, cov_names, groups, info, inputs)
+    return ScanInputs(columns, names, list(matrix.types), values, covariates, cov_names, groups, info, inputs,
+                      predictions, step1)
+
+
+def load_predictions(path: str, names: list[str], samples: list[str], values: np.ndarray, complete: np.ndarray,
+                     groups: list[TraitGroup]) -> tuple[dict, dict]:
+    """(trait column -> :class:`gwas.wgr.predictions.LocoPredictions` of the tested traits,
+    aligned to ``samples``; the step-1 record for results.json: the list's and each .loco file's
+    name (no folder) and sha256)."""
+    from gwas.wgr.predictions import read_prediction_list
+
+    tested = {int(t) for g in groups for t in g.traits}
+    required = {names[t]: np.isfinite(values[:, t]) & complete for t in tested}
+    read = read_prediction_list(path, names, samples, required=required,
+                                optional=[n for t, n in enumerate(names) if t not in tested])
+    by_column = {t: read[names[t]] for t in sorted(tested)}
+    step1 = {"pred_list": Path(path).name, "sha256": sha256(path),
+             "loco": {p.trait: {"file": Path(p.path).name, "sha256": sha256(p.path)} for p in by_column.values()}}
+    return by_column, step1
 
 
 def _check_covariates(covariates: np.ndarray, names: list[str], rows: np.ndarray) -> None:
@@ -263,7 +291,7 @@ def _group_traits(cfg, matrix, values, covariates, cov_names, complete, catalogu
         keep = [j for j in range(covariates.shape[1]) if not constant[t, j]]
         dropped = [cov_names[j] for j in range(covariates.shape[1]) if j not in keep]
         entry.update(status="tested", model="logistic" if kind == BINARY else "linear",
-                     test=cfg.binary_test if kind == BINARY else "linear",
+                     test=cfg.binary_test if kind == BINARY else "linear-loco" if cfg.predictions else "linear",
                      covariates=[cov_names[j] for j in keep], covariates_dropped=dropped)
         info.append(entry)
         groups.setdefault((kind, tuple(keep)), []).append(t)

@@ -140,6 +140,8 @@ def run_scan(cfg: ScanConfig, spark=None) -> ScanResult:
                 "config": cfg.to_dict(), "inputs": inputs.inputs, "traits": inputs.trait_info,
                 "covariates": inputs.covariate_names, "n_samples": int(len(inputs.sample_columns)),
                 "n_variants": int(len(index))}
+    if inputs.step1 is not None:  # which step 1 (whole-genome regression) the tests used
+        metadata["step1"] = inputs.step1
     finalise_results(out, metadata, names, inputs.tested)
     log.info("%s: results in %s", cfg.job, out)
     return ScanResult(out, len(index), tested, skipped, len(pending), len(tasks))

@@ -1,0 +1,1 @@
+"""Whole-genome regression (REGENIE-style): step 1 LOCO predictions and their files."""
