@@ -24,6 +24,7 @@ COMMANDS = {
     "publish": "gwas.publish.command",
     "gwas": "gwas.scan.gwas_command",
     "phewas": "gwas.scan.phewas_command",
+    "wgr": "gwas.wgr.command",
     "simulate": "hubscan.simulate.command",
     "spark-conf": "hubscan.runtime.command",
 }
