@@ -1,12 +1,12 @@
 """Simulate a synthetic hub cohort: genotypes (VCF + BGEN), health records (OMOP CDM and a hub
 extract), a linkage table and the planted truth, deterministic for a given --seed.
 
-Genotypes: Balding-Nichols populations, related pairs and sib-ships, missing calls and imputation-like
-dosages.
-Records: quantitative traits as measurements (LDL, HbA1c, BMI) and disease liabilities that decide
-which ICD-10 codes appear, with causal variants (and optionally a polygenic background) planted (truth/). The folder layout is described in
-hubscan/simulate/run.py and the README. Any size from a test cohort to 100k samples x 1M
-variants; memory stays bounded and progress is logged.
+Genotypes: Balding-Nichols populations, related pairs and sib-ships, missing calls and
+imputation-like dosages. Records: quantitative traits as measurements (LDL, HbA1c, BMI) and disease
+liabilities that decide which ICD-10 codes appear, with causal variants (and optionally a polygenic
+background) planted (truth/). The folder layout is described in hubscan/simulate/run.py and the
+README. Any size from a test cohort to 100k samples x 1M variants; memory stays bounded and progress
+is logged.
 """
 
 from hubscan.options import add_output, add_seed, add_spark, spark_overrides

@@ -181,9 +181,14 @@ def meioses(spec: CohortSpec, samples: Samples, chrom: str) -> Meioses:
 def family_meioses(spec: CohortSpec, samples: Samples, chrom: str) -> Meioses:
     """Crossovers of the meioses behind the sib-ships on ``chrom``: per family, meiosis 2c is the
     mother's and 2c+1 the father's transmission to child c (column c of ``samples.families``). On X
-    the father transmits his single X (start 0, no crossovers)."""
+    the father transmits his single X (start 0, no crossovers). Cached per chromosome (every block
+    of a chromosome uses them); do not modify the result."""
+    return _family_meioses(spec, chrom, *samples.families.shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _family_meioses(spec: CohortSpec, chrom: str, n_families: int, size: int) -> Meioses:
     rng = _seed(spec, chrom, _FAMILY_MEIOSES)
-    n_families, size = samples.families.shape
     length = GRCH37_LENGTHS[chrom]
     start = rng.integers(0, 2, size=(n_families, 2 * size)).astype(np.int8)
     crossovers = []

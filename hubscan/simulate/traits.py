@@ -45,7 +45,8 @@ from hubscan.files import atomic_file
 from hubscan.simulate.cohort import FEMALE, MALE, CohortSpec, Samples
 
 QUANTITATIVE, DISEASE = "quantitative", "disease"
-_CAUSAL, _EFFECTS, _SHIFTS, _NOISE, _UNGENOTYPED, _POLYGENIC, _POLYGENIC_EFFECTS = 1000, 1001, 1002, 1003, 1004, 1005, 1006
+_CAUSAL, _EFFECTS, _SHIFTS, _NOISE, _UNGENOTYPED = 1000, 1001, 1002, 1003, 1004
+_POLYGENIC, _POLYGENIC_EFFECTS = 1005, 1006
 
 
 @dataclass(frozen=True)

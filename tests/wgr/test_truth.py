@@ -105,7 +105,8 @@ def check_truth(run: dict, null_trait_inflated: bool) -> dict:
         for variant in run["causal"].variant_id[run["causal"].trait == trait]:
             # rank: the share of null variants at least as significant
             rank = [float((p[null] >= p[variant]).mean()) for p in (before, after)]
-            causal.append((trait, variant, before[variant], after[variant], gc_before[variant], gc_after[variant], *rank))
+            causal.append((trait, variant, before[variant], after[variant], gc_before[variant], gc_after[variant],
+                           *rank))
     causal = pd.DataFrame(causal, columns=["trait", "variant_id", "nlp_without", "nlp_with", "gc_nlp_without",
                                            "gc_nlp_with", "rank_without", "rank_with"])
     print(causal.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
