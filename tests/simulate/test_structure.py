@@ -141,3 +141,10 @@ def test_background_too_large_for_a_trait():
     spec = CohortSpec(**{**FAMILIES, "n_samples": 100, "family_fraction": 0.0, "polygenic_h2": 0.97})
     with pytest.raises(ConfigError, match="polygenic_h2: ldl would be more than fully heritable"):
         plant_traits(spec, simulate_samples(spec))
+
+
+def test_bad_option_on_the_command_line_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "cohort"
+    assert main(["simulate", "--out", str(out), "--samples", "50", "--variants", "200", "--polygenic-h2", "1.2"]) == 2
+    assert "polygenic_h2 must be in [0, 1), got 1.2" in capsys.readouterr().err
+    assert not out.exists()
