@@ -4,7 +4,10 @@ A cohort is ``n_samples`` people from ``n_populations`` Balding–Nichols popula
 (Balding & Nichols 1995, Genetica 96:3–12) that diverged from one ancestral population with
 fixation index ``fst``. A share ``related_fraction`` of the samples belongs to a related pair
 (half parent–offspring, half full siblings, both members of a pair from the same population);
-everyone else is unrelated. Sex uses the PLINK coding (1 male, 2 female).
+everyone else is unrelated. Optionally (``family_fraction`` > 0) a further share of the samples
+belongs to sib-ships of ``family_size`` full siblings (children of two unsampled founders of one
+population, sharing transmitted haplotypes: kinship 1/4 between any two). Sex uses the PLINK coding
+(1 male, 2 female).
 
 Everything is a pure function of the :class:`CohortSpec` (including its ``seed``): the same
 spec gives the same samples and, in :mod:`hubscan.simulate.genotypes`, the same genotypes.
@@ -12,7 +15,7 @@ spec gives the same samples and, in :mod:`hubscan.simulate.genotypes`, the same 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -33,8 +36,10 @@ PARENT_OFFSPRING = "parent-offspring"
 FULL_SIBLING = "full-sibling"
 MALE, FEMALE = 1, 2
 
-#: Random stream for the samples (genotype streams use the chromosome code, >= 1).
+#: Random stream for the samples (genotype streams use the chromosome code, >= 1); sib-ships use
+#: the sub-stream (_SAMPLES_STREAM, _FAMILIES_STREAM) so the pairs are those of a cohort without them.
 _SAMPLES_STREAM = 0
+_FAMILIES_STREAM = 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,17 @@ class CohortSpec:
     missing_rate: share of genotyped (not imputed) calls set missing, in [0, 1).
     imputed_fraction: share of variants written as imputation-like dosages (GP/DS, INFO < 1), in [0, 1].
     seed: non-negative integer; the whole cohort is a pure function of the spec.
+    family_fraction: share of samples in sib-ships of ``family_size`` full siblings (besides the
+        related pairs; families take samples outside the pairs), in [0, 1].
+    family_size: siblings per sib-ship, 2..20.
+    polygenic_h2: variance of every genetic trait (standardised scale) explained by a polygenic
+        background of many small effects on all autosomes, in [0, 1) (see
+        :mod:`hubscan.simulate.traits`); null traits stay null.
+    stratification: when set, the SD of the population shifts of every trait's mean (replacing each
+        trait's own, mild, value): population structure confounded with the traits, >= 0.
+
+    The last four settings are left out of :meth:`to_dict` at their defaults, so cohorts simulated
+    without them keep their manifests and part fingerprints.
     """
 
     n_samples: int = 2000
@@ -61,6 +77,10 @@ class CohortSpec:
     missing_rate: float = 0.005
     imputed_fraction: float = 0.2
     seed: int = 1
+    family_fraction: float = 0.0
+    family_size: int = 4
+    polygenic_h2: float = 0.0
+    stratification: float | None = None
 
     def __post_init__(self) -> None:
         # Accept lists (from YAML/JSON) but store a tuple of strings so the spec stays hashable.
@@ -87,11 +107,21 @@ class CohortSpec:
         _check_float(self, "related_fraction", 0.0, 1.0)
         _check_float(self, "missing_rate", 0.0, 1.0, high_open=True)
         _check_float(self, "imputed_fraction", 0.0, 1.0)
+        _check_float(self, "family_fraction", 0.0, 1.0)
+        _check_int(self, "family_size", minimum=2)
+        if self.family_size > MAX_FAMILY_SIZE:
+            raise ConfigError(f"family_size must be <= {MAX_FAMILY_SIZE}, got {self.family_size}")
+        _check_float(self, "polygenic_h2", 0.0, 1.0, high_open=True)
+        if self.stratification is not None:
+            _check_float(self, "stratification", 0.0, np.inf, high_open=True)
 
     def to_dict(self) -> dict:
         """JSON-friendly form (for manifests and part fingerprints)."""
         d = asdict(self)
         d["chromosomes"] = list(self.chromosomes)
+        for name, default in _OPTIONAL_DEFAULTS.items():
+            if d[name] == default:
+                del d[name]
         return d
 
     @classmethod
@@ -102,6 +132,12 @@ class CohortSpec:
         if unknown:
             raise ConfigError(f"unknown cohort setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**values)
+
+
+#: Settings added after the first cohorts: omitted from to_dict() at these defaults.
+_OPTIONAL_DEFAULTS = {"family_fraction": 0.0, "family_size": 4, "polygenic_h2": 0.0, "stratification": None}
+#: Largest sib-ship.
+MAX_FAMILY_SIZE = 20
 
 
 def _check_int(spec: CohortSpec, name: str, minimum: int) -> None:
@@ -133,6 +169,8 @@ class Samples:
     sex: int8, 1 male / 2 female. pairs: int64 (k, 2) sample indices of related pairs; for a
     parent–offspring pair column 0 is the parent and column 1 the child. pair_kind: str per pair,
     "parent-offspring" or "full-sibling". No sample is in more than one pair.
+    families: int64 (f, family_size) sample indices of the sib-ships (full siblings of two unsampled
+    founders); empty by default; no sample is in both a pair and a family.
     """
 
     ids: np.ndarray
@@ -140,6 +178,7 @@ class Samples:
     sex: np.ndarray
     pairs: np.ndarray
     pair_kind: np.ndarray
+    families: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def n(self) -> int:
@@ -178,4 +217,21 @@ def simulate_samples(spec: CohortSpec) -> Samples:
         if "X" in spec.chromosomes:
             father_son = (kind == PARENT_OFFSPRING) & (sex[pairs[:, 0]] == MALE) & (sex[pairs[:, 1]] == MALE)
             sex[pairs[father_son, 1]] = FEMALE
-    return Samples(ids=sample_ids(n), population=population, sex=sex, pairs=pairs, pair_kind=kind)
+    families = _families(spec, pairs, population)
+    return Samples(ids=sample_ids(n), population=population, sex=sex, pairs=pairs, pair_kind=kind,
+                   families=families)
+
+
+def _families(spec: CohortSpec, pairs: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """``round(family_fraction * n / family_size)`` disjoint sib-ships among the samples outside the
+    pairs (as many as fit), each member taking the population of the first; in place on ``population``."""
+    size = spec.family_size
+    outside = np.setdiff1d(np.arange(spec.n_samples), pairs.ravel())
+    n_families = min(int(round(spec.family_fraction * spec.n_samples / size)), len(outside) // size)
+    if n_families == 0:
+        return np.zeros((0, size), dtype=np.int64)
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_SAMPLES_STREAM, _FAMILIES_STREAM)))
+    members = np.sort(rng.choice(outside, size=n_families * size, replace=False).reshape(n_families, size), axis=1)
+    members = members[np.argsort(members[:, 0], kind="stable")].astype(np.int64)
+    population[members] = population[members[:, :1]]
+    return members

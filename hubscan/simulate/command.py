@@ -1,11 +1,12 @@
 """Simulate a synthetic hub cohort: genotypes (VCF + BGEN), health records (OMOP CDM and a hub
 extract), a linkage table and the planted truth, deterministic for a given --seed.
 
-Genotypes: Balding-Nichols populations, related pairs, missing calls and imputation-like dosages.
-Records: quantitative traits as measurements (LDL, HbA1c, BMI) and disease liabilities that decide
-which ICD-10 codes appear, with causal variants planted (truth/). The folder layout is described in
-hubscan/simulate/run.py and the README. Any size from a test cohort to 100k samples x 1M
-variants; memory stays bounded and progress is logged.
+Genotypes: Balding-Nichols populations, related pairs and sib-ships, missing calls and
+imputation-like dosages. Records: quantitative traits as measurements (LDL, HbA1c, BMI) and disease
+liabilities that decide which ICD-10 codes appear, with causal variants (and optionally a polygenic
+background) planted (truth/). The folder layout is described in hubscan/simulate/run.py and the
+README. Any size from a test cohort to 100k samples x 1M variants; memory stays bounded and progress
+is logged.
 """
 
 from hubscan.options import add_output, add_seed, add_spark, spark_overrides
@@ -42,6 +43,13 @@ def add_arguments(parser) -> None:
     size.add_argument("--missing-rate", type=float, default=0.005, help="share of missing calls (default 0.005)")
     size.add_argument("--imputed-fraction", type=float, default=0.2,
                       help="share of variants written as imputed dosages (default 0.2)")
+    size.add_argument("--family-fraction", type=float, default=0.0,
+                      help="share of samples in sib-ships of --family-size full siblings (default 0)")
+    size.add_argument("--family-size", type=int, default=4, help="siblings per sib-ship, 2-20 (default 4)")
+    size.add_argument("--polygenic-h2", type=float, default=0.0,
+                      help="variance of each genetic trait from many small effects on all autosomes (default 0)")
+    size.add_argument("--stratification", type=float, default=None,
+                      help="SD of the population shifts of every trait's mean (default: each trait's own, 0.1)")
     size.add_argument("--bgen-bits", type=int, default=8, help="BGEN bits per probability, 1-32 (default 8)")
     add_seed(parser)
     rec = parser.add_argument_group("health records")
@@ -61,7 +69,9 @@ def spec_from_args(args):
     return CohortSpec(n_samples=args.samples, n_variants=args.variants,
                       chromosomes=tuple(parse_chromosomes(args.chromosomes)), n_populations=args.populations,
                       fst=args.fst, related_fraction=args.related_fraction, missing_rate=args.missing_rate,
-                      imputed_fraction=args.imputed_fraction, seed=args.seed)
+                      imputed_fraction=args.imputed_fraction, seed=args.seed,
+                      family_fraction=args.family_fraction, family_size=args.family_size,
+                      polygenic_h2=args.polygenic_h2, stratification=args.stratification)
 
 
 def run(args) -> int:

@@ -110,6 +110,9 @@ def samples_digest(samples: Samples) -> str:
     for arr in (samples.ids.astype(str), samples.population, samples.sex, samples.pairs, samples.pair_kind.astype(str)):
         h.update(np.ascontiguousarray(arr).tobytes())
         h.update(b"|")
+    if len(samples.families):  # absent from cohorts without sib-ships, whose digest stays as it was
+        h.update(np.ascontiguousarray(samples.families).tobytes())
+        h.update(b"|")
     return h.hexdigest()[:16]
 
 

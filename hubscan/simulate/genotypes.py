@@ -19,7 +19,10 @@ Model (all frequencies are of the ALT allele):
   unsampled founder parents. Transmission is a recombinant of the parent's two haplotypes: crossovers
   are a Poisson process of 1 per 10^8 bp (about 1 cM/Mb) along the chromosome, drawn once per
   meiosis and chromosome, so kinship coefficients are realistic (1/4 for both kinds).
-  Males carry one X (haplotype 0; a father transmits his X unchanged).
+  Males carry one X (haplotype 0; a father transmits his X unchanged). The children of a sib-ship
+  (``family_fraction``) get haplotype 0 from their unsampled mother and 1 from their unsampled
+  father, by independent meioses of the same two founders (streams of their own, so cohorts
+  without sib-ships are unchanged).
 * **Missingness.** Genotyped (not imputed) calls are missing independently with ``missing_rate``.
 * **Imputation.** An imputed variant's genotype posteriors GP = w·onehot(g) + (1-w)·HWE(p), with
   g the true genotype, p the ancestral frequency and a per-call weight w = 0.55 + 0.45·Beta(8q, 8(1-q)),
@@ -58,7 +61,7 @@ MIN_MAF = 0.005
 #: LD: latent correlation exp(-distance / LD_LENGTH_BP) between neighbouring variants of a block.
 LD_LENGTH_BP = 30_000
 
-_VARIANTS, _MEIOSES, _HAPLOTYPES, _MISSING, _IMPUTATION = 1, 2, 3, 4, 5
+_VARIANTS, _MEIOSES, _HAPLOTYPES, _MISSING, _IMPUTATION, _FAMILY_MEIOSES, _FAMILY_HAPLOTYPES = 1, 2, 3, 4, 5, 6, 7
 _BASES = np.array(list("ACGT"))
 
 
@@ -175,6 +178,30 @@ def meioses(spec: CohortSpec, samples: Samples, chrom: str) -> Meioses:
     return Meioses(start=start, crossovers=crossovers)
 
 
+def family_meioses(spec: CohortSpec, samples: Samples, chrom: str) -> Meioses:
+    """Crossovers of the meioses behind the sib-ships on ``chrom``: per family, meiosis 2c is the
+    mother's and 2c+1 the father's transmission to child c (column c of ``samples.families``). On X
+    the father transmits his single X (start 0, no crossovers). Cached per chromosome (every block
+    of a chromosome uses them); do not modify the result."""
+    return _family_meioses(spec, chrom, *samples.families.shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _family_meioses(spec: CohortSpec, chrom: str, n_families: int, size: int) -> Meioses:
+    rng = _seed(spec, chrom, _FAMILY_MEIOSES)
+    length = GRCH37_LENGTHS[chrom]
+    start = rng.integers(0, 2, size=(n_families, 2 * size)).astype(np.int8)
+    crossovers = []
+    for _ in range(n_families):
+        counts = rng.poisson(length * CROSSOVERS_PER_BP, size=2 * size)
+        crossovers.append([np.sort(rng.integers(1, length + 1, size=k)).astype(np.int64) for k in counts])
+    if chrom == "X":
+        start[:, 1::2] = 0
+        for events in crossovers:
+            events[1::2] = [np.zeros(0, dtype=np.int64)] * size
+    return Meioses(start=start, crossovers=crossovers)
+
+
 def ploidy(chrom: str, samples: Samples) -> np.ndarray:
     """uint8 (N,) ploidy on a chromosome: 1 for males on X, else 2."""
     if chrom == "X":
@@ -225,9 +252,30 @@ def block_haplotypes(spec: CohortSpec, samples: Samples, chrom: str, block: int,
                 father = meiosis.transmitted(j, m_father, pos)
                 hap[:, child, 0] = np.where(mother == 0, hidden[:, s, 0], hidden[:, s, 1])
                 hap[:, child, 1] = np.where(father == 0, hidden[:, s, 2], hidden[:, s, 3])
+    if len(samples.families):
+        _transmit_to_families(spec, samples, chrom, block, pos, threshold, rho, hap)
     if chrom == "X":
         hap[:, samples.sex == MALE, 1] = 0
     return hap
+
+
+def _transmit_to_families(spec: CohortSpec, samples: Samples, chrom: str, block: int, pos: np.ndarray,
+                          threshold: np.ndarray, rho: np.ndarray, hap: np.ndarray) -> None:
+    """In place: the sib-ship children's haplotypes, transmitted from the four haplotypes of their
+    unsampled founders (drawn like any founder's, from the family's population)."""
+    families = samples.families
+    rng = _seed(spec, chrom, _FAMILY_HAPLOTYPES, block)
+    meiosis = family_meioses(spec, samples, chrom)
+    founders_latent = correlate_along_variants(
+        rng.standard_normal((len(pos), len(families), 4), dtype=np.float32), rho)
+    pop = samples.population[families[:, 0]]
+    founders = (founders_latent < threshold[pop].T[:, :, None]).view(np.uint8)  # mother 0,1, father 2,3
+    for f, members in enumerate(families):
+        for c, child in enumerate(members):
+            mother = meiosis.transmitted(f, 2 * c, pos)
+            father = meiosis.transmitted(f, 2 * c + 1, pos)
+            hap[:, child, 0] = np.where(mother == 0, founders[:, f, 0], founders[:, f, 1])
+            hap[:, child, 1] = np.where(father == 0, founders[:, f, 2], founders[:, f, 3])
 
 
 def correlate_along_variants(z: np.ndarray, rho: np.ndarray) -> np.ndarray:

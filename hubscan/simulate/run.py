@@ -12,7 +12,8 @@ with a manifest is complete)::
                                    (patient_id,date,vocabulary,code,value,unit), ICD-10 undotted
     linkage.csv                    patient_id -> sample_id (not every patient genotyped, not every
                                    sample linked)
-    truth/                         the causal variants with their effects and the simulated traits
+    truth/                         the causal variants with their effects, the simulated traits and
+                                   (with a polygenic background) polygenic_effects.tsv
     manifest.json                  the settings, hubscan's version, and each file's size and SHA-256
 """
 

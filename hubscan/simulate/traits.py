@@ -16,9 +16,18 @@ Model (every trait on a standardised scale first, then to its units):
   quantile of 1 - prevalence (sex-specific diseases only in that sex; T2D liability also rises with
   BMI). Cases get ICD-10 codes in their records (:mod:`hubscan.simulate.records`).
 * **Null traits** (``n_causal`` 0) carry no genetic effect: tests and demos check their scans stay null.
+* **Polygenic background** (``spec.polygenic_h2`` > 0): a random half of the autosomal variants with
+  ancestral ALT frequency in [0.01, 0.99] that are not causal carry small effects on every genetic
+  trait (``n_causal`` > 0), beta_jt ~ N(0, polygenic_h2 / (M 2 p_j (1 - p_j))) for M such variants,
+  so that they explain about ``polygenic_h2`` of each trait's variance (the noise shrinks to
+  1 - sum q2 - polygenic_h2). The other half stay null. Written to ``truth/polygenic_effects.tsv``.
+  Relatives share it and the populations' frequencies drift it: with families and structure it is
+  what whole-genome regression (``hubscan wgr``) absorbs.
+* **Stratification**: ``spec.stratification``, when set, replaces every trait's population-shift SD.
 
 Random streams: causal choice ``(seed, 1000)``, effects ``(seed, 1001)``, population shifts
-``(seed, 1002)``, per-person noise ``(seed, 1003)``, people without genotypes ``(seed, 1004)``
+``(seed, 1002)``, per-person noise ``(seed, 1003)``, people without genotypes ``(seed, 1004)``,
+polygenic variants ``(seed, 1005)`` and their effects ``(seed, 1006)``
 (:class:`numpy.random.SeedSequence` spawn keys; the genotype streams use keys 0-23).
 """
 
@@ -37,6 +46,7 @@ from hubscan.simulate.cohort import FEMALE, MALE, CohortSpec, Samples
 
 QUANTITATIVE, DISEASE = "quantitative", "disease"
 _CAUSAL, _EFFECTS, _SHIFTS, _NOISE, _UNGENOTYPED = 1000, 1001, 1002, 1003, 1004
+_POLYGENIC, _POLYGENIC_EFFECTS = 1005, 1006
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,10 @@ TRAITS: tuple[Trait, ...] = (
 
 #: Minimum ancestral ALT frequency (and maximum 1 - this) of a causal variant.
 CAUSAL_MIN_FREQ = 0.1
+#: Minimum ancestral ALT frequency (and maximum 1 - this) of a polygenic-background variant, and
+#: the share of the eligible variants that carry the background.
+POLYGENIC_MIN_FREQ = 0.01
+POLYGENIC_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,9 @@ class PlantedTraits:
     causal: one row per causal variant (trait, variant_index, variant_id, chrom, pos, ref, alt,
     effect_allele, beta, alt_frequency); beta in standardised units (liability SD for diseases)
     and beta_units in the trait's units (quantitative traits) per ALT allele.
+    polygenic: None without a polygenic background, else one row per background variant
+    (variant_index, variant_id, alt_frequency, then beta_<trait> in standardised units per ALT
+    allele for every genetic trait).
     """
 
     sample_index: np.ndarray
@@ -142,6 +159,7 @@ class PlantedTraits:
     values: dict[str, np.ndarray]
     cases: dict[str, np.ndarray]
     causal: pd.DataFrame
+    polygenic: pd.DataFrame | None = None
 
     @property
     def n_people(self) -> int:
@@ -206,6 +224,8 @@ def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float
                                  extra.integers(0, spec.n_populations, n_extra)]).astype(np.int8)
     n = samples.n + n_extra
     dosages = _causal_dosages(spec, samples, causal)
+    polygenic = choose_polygenic(spec, causal, traits)
+    background = polygenic_scores(spec, samples, polygenic, traits) if polygenic is not None else {}
     shifts = _rng(spec, _SHIFTS).standard_normal((len(traits), spec.n_populations))
     noise_rng = _rng(spec, _NOISE)
     values: dict[str, np.ndarray] = {}
@@ -213,6 +233,9 @@ def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float
     for t, trait in enumerate(traits):
         rows = causal[causal["trait"] == trait.name]
         h2 = trait.q2 * trait.n_causal
+        if trait.name in background and h2 + spec.polygenic_h2 >= 1:
+            raise ConfigError(f"polygenic_h2: {trait.name} would be more than fully heritable "
+                              f"({h2:g} from its causal variants + {spec.polygenic_h2:g})")
         genetic = np.empty(n)
         if len(rows):
             cols = [causal.index.get_loc(i) for i in rows.index]
@@ -220,8 +243,12 @@ def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float
             genetic[: samples.n] = centred @ rows["beta"].to_numpy()
         else:
             genetic[: samples.n] = 0.0
+        if trait.name in background:
+            genetic[: samples.n] += background[trait.name]
+            h2 += spec.polygenic_h2
         genetic[samples.n:] = extra.standard_normal(n_extra) * np.sqrt(h2)
-        z = (genetic + trait.stratification * shifts[t, population] + trait.sex_shift * (sex == MALE)
+        stratification = trait.stratification if spec.stratification is None else spec.stratification
+        z = (genetic + stratification * shifts[t, population] + trait.sex_shift * (sex == MALE)
              + noise_rng.standard_normal(n) * np.sqrt(1 - h2))
         if trait.kind == QUANTITATIVE:
             values[trait.name] = trait.mean + trait.sd * z
@@ -234,7 +261,63 @@ def plant_traits(spec: CohortSpec, samples: Samples, ungenotyped_fraction: float
         threshold = np.quantile(z[eligible], 1 - trait.prevalence) if eligible.any() else np.inf
         cases[trait.name] = eligible & (z > threshold)
     sample_index = np.concatenate([np.arange(samples.n), np.full(n_extra, -1)]).astype(np.int64)
-    return PlantedTraits(sample_index, sex, population, values, cases, causal)
+    return PlantedTraits(sample_index, sex, population, values, cases, causal, polygenic)
+
+
+def choose_polygenic(spec: CohortSpec, causal: pd.DataFrame, traits: tuple[Trait, ...] = TRAITS) -> pd.DataFrame | None:
+    """The polygenic-background variants and their effects (model in the module docstring), or None
+    when ``spec.polygenic_h2`` is 0 or no trait is genetic."""
+    from hubscan.simulate.genotypes import variant_table
+
+    genetic = [t.name for t in traits if t.n_causal > 0]
+    if spec.polygenic_h2 == 0 or not genetic:
+        return None
+    table = variant_table(spec)
+    eligible = ((table["chrom"] != "X").to_numpy()
+                & table["alt_freq"].between(POLYGENIC_MIN_FREQ, 1 - POLYGENIC_MIN_FREQ).to_numpy())
+    eligible[causal["variant_index"].to_numpy()] = False
+    eligible &= _rng(spec, _POLYGENIC).random(len(table)) < POLYGENIC_SHARE
+    index = np.flatnonzero(eligible)
+    if len(index) == 0:
+        raise ConfigError("polygenic_h2: the cohort has no variant for a polygenic background; simulate more variants")
+    p = table["alt_freq"].to_numpy()[index]
+    scale = np.sqrt(spec.polygenic_h2 / (len(index) * 2 * p * (1 - p)))
+    effects = _rng(spec, _POLYGENIC_EFFECTS).standard_normal((len(genetic), len(index))) * scale
+    frame = pd.DataFrame({"variant_index": index, "variant_id": table["variant_id"].to_numpy()[index],
+                          "alt_frequency": p})
+    for name, beta in zip(genetic, effects):
+        frame[f"beta_{name}"] = beta
+    return frame
+
+
+def polygenic_scores(spec: CohortSpec, samples: Samples, polygenic: pd.DataFrame,
+                     traits: tuple[Trait, ...] = TRAITS) -> dict[str, np.ndarray]:
+    """Trait name -> float64 (N,) polygenic background sum_j beta_j (x_j - 2 p_j) of the genotyped
+    samples (true dosages), accumulated one generation block at a time (memory about 35 bytes x N x
+    1000 plus 8 bytes x N x traits)."""
+    from hubscan.simulate.genotypes import (BLOCK_VARIANTS, block_haplotypes, chromosome_offsets, meioses,
+                                            variants_per_chromosome)
+
+    names = [c.removeprefix("beta_") for c in polygenic.columns if c.startswith("beta_")]
+    betas = polygenic[[f"beta_{name}" for name in names]].to_numpy()
+    index = polygenic["variant_index"].to_numpy()
+    centre = 2 * polygenic["alt_frequency"].to_numpy()
+    score = np.zeros((samples.n, len(names)))
+    offsets, counts = chromosome_offsets(spec), variants_per_chromosome(spec)
+    for chrom in spec.chromosomes:
+        start = offsets[chrom]
+        local = index - start
+        mine = np.flatnonzero((local >= 0) & (local < counts[chrom]))
+        if not len(mine):
+            continue
+        meiosis = meioses(spec, samples, chrom)
+        blocks = local[mine] // BLOCK_VARIANTS
+        for b in np.unique(blocks):
+            rows = mine[blocks == b]
+            hap = block_haplotypes(spec, samples, chrom, int(b), meiosis)
+            dos = hap[local[rows] - b * BLOCK_VARIANTS].sum(axis=2, dtype=np.float64)  # (k, N)
+            score += (dos - centre[rows, None]).T @ betas[rows]
+    return {name: score[:, i] for i, name in enumerate(names)}
 
 
 def check_traits(traits: tuple[Trait, ...]) -> None:
@@ -280,6 +363,10 @@ def write_truth(planted: PlantedTraits, out_dir, sample_ids=None, traits: tuple[
     paths = {"causal_variants": truth / "causal_variants.tsv", "traits": truth / "traits.tsv"}
     with atomic_file(paths["causal_variants"]) as tmp:
         planted.causal.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    if planted.polygenic is not None:
+        paths["polygenic_effects"] = truth / "polygenic_effects.tsv"
+        with atomic_file(paths["polygenic_effects"]) as tmp:
+            planted.polygenic.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     genotyped = planted.sample_index >= 0
     frame = {"sample_id": np.asarray(sample_ids) if sample_ids is not None else planted.sample_index[genotyped],
              "sex": planted.sex[genotyped]}
