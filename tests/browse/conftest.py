@@ -1,6 +1,7 @@
 """Session fixtures: the publishing tests' simulated store, published and built into a site through
 the real CLI, served on 127.0.0.1, and a headless Chromium (Debian's) driven by Playwright."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -77,8 +78,11 @@ def browser():
 
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory):
-    """Folder kept with pytest's temporary files (the last 3 runs) holding the pages' screenshots."""
-    folder = tmp_path_factory.mktemp("screenshots")
+    """Folder of the pages' screenshots: $HUBSCAN_SCREENSHOTS when set (kept), else one in pytest's
+    temporary folder (pytest keeps the last 3 runs of the machine). Printed with -s."""
+    where = os.environ.get("HUBSCAN_SCREENSHOTS")
+    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {folder}")
     return folder
 
