@@ -106,9 +106,6 @@ def prepared_models(inputs: ScanInputs, options: TestOptions, groups: list[Trait
     :func:`gwas.assoc.logistic_model`: masks, covariate bases, null fits; with step-1 predictions
     or REGENIE's binary tests, :mod:`gwas.wgr.step2`'s for ``chromosome``), reused while the same
     scan tests the same traits (on the same chromosome)."""
-    from gwas.assoc import linear_model, logistic_model
-    from gwas.wgr.step2 import binary_model, quantitative_model
-
     key = (options, chromosome, tuple((g.kind, g.traits.tobytes(), g.covariates.tobytes()) for g in groups))
     if _LAST_MODELS and _LAST_MODELS[0][0] is inputs and _LAST_MODELS[0][1] == key:
         return _LAST_MODELS[0][2]
@@ -122,13 +119,21 @@ def prepared_models(inputs: ScanInputs, options: TestOptions, groups: list[Trait
             pred = np.column_stack([np.nan_to_num(inputs.predictions[int(t)].for_chromosome(int(chromosome)))
                                     for t in group.traits])
         if group.kind == BINARY and options.binary_test in REGENIE_BINARY_TESTS:
+            from gwas.wgr.step2 import binary_model  # scipy.optimize: imported only by the scans that use it
+
             models.append(binary_model(y, cov, pred, options.binary_test, options.firth_threshold))
         elif group.kind == BINARY:
+            from gwas.assoc.glm import logistic_model  # the GLM kernels: loaded only for binary traits
+
             models.append(logistic_model(y, cov, test=options.binary_test, firth_p=options.firth_p,
                                          fallback_p=options.firth_threshold, fallback_first="score", offset=pred))
         elif pred is not None:
+            from gwas.wgr.step2 import quantitative_model
+
             models.append(quantitative_model(y, cov, pred))
         else:
+            from gwas.assoc.linear import linear_model
+
             models.append(linear_model(y, cov))
     _LAST_MODELS.append((inputs, key, models))
     return models

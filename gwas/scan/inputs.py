@@ -75,6 +75,58 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: The catalogue columns a scan copies into results.json when they hold text.
+CATALOGUE_TEXT = ("source", "definition", "category")
+
+
+def catalogue_text(path: Path) -> dict[str, dict[str, str]]:
+    """{trait: {column: text}} for :data:`CATALOGUE_TEXT` of a ``catalogue.tsv``: the text values
+    :func:`phenotypes.matrix.catalogue.read_catalogue` (pandas) gives, read with the csv module so
+    that a scan does not import pandas (about 0.3-0.5 s of a short command). "NA" is missing;
+    ``definition`` is always text; ``source`` and ``category`` are text only where pandas reads
+    the column as text, which is sure when one value is plainly a word (not a number or a
+    boolean): otherwise (rare, ambiguous columns) pandas reads the file as before."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.reader(fh, delimiter="\t") if r]
+    if not rows or "name" not in rows[0]:
+        return _catalogue_text_pandas(path)
+    header = rows[0]
+    cols = {k: header.index(k) for k in CATALOGUE_TEXT if k in header}
+    for key in ("source", "category"):
+        if key in cols:
+            values = [r[cols[key]] for r in rows[1:] if len(r) > cols[key] and r[cols[key]] != "NA"]
+            if values and not any(_plain_word(v) for v in values):
+                return _catalogue_text_pandas(path)
+    name_at = header.index("name")
+    out: dict[str, dict[str, str]] = {}
+    for r in rows[1:]:
+        if len(r) != len(header):  # pandas' own rules for ragged rows
+            return _catalogue_text_pandas(path)
+        if r[name_at] == "NA":
+            continue
+        out[r[name_at]] = {k: r[j] for k, j in cols.items() if r[j] != "NA"}
+    return out
+
+
+def _plain_word(value: str) -> bool:
+    """A value pandas can read only as text: not a number, not a boolean, with a letter in it."""
+    try:
+        float(value)
+        return False
+    except ValueError:
+        return value.strip().lower() not in ("true", "false") and any(c.isalpha() for c in value)
+
+
+def _catalogue_text_pandas(path: Path) -> dict[str, dict[str, str]]:
+    from phenotypes.matrix.catalogue import read_catalogue
+
+    frame = read_catalogue(path)
+    return {r["name"]: {k: r[k] for k in CATALOGUE_TEXT if isinstance(r.get(k), str)}
+            for r in frame.to_dict("records") if isinstance(r["name"], str)}
+
+
 def load_phenotypes(path: str | Path, coding: str = "01",
                     id_delim: str | None = None) -> tuple[TraitMatrix, dict[str, dict], list[Path]]:
     """(matrix, per-trait catalogue rows, files read) from a phenotypes folder, Parquet or text file."""
@@ -85,10 +137,7 @@ def load_phenotypes(path: str | Path, coding: str = "01",
             raise InputError(f"{p}: no traits.parquet (expected a `hubscan phenotypes` output folder)")
         files = [p / "traits.parquet"]
         if (p / "catalogue.tsv").is_file():
-            from phenotypes.matrix.catalogue import read_catalogue
-
-            frame = read_catalogue(p / "catalogue.tsv")
-            catalogue = {r["name"]: r for r in frame.to_dict("records")}
+            catalogue = catalogue_text(p / "catalogue.tsv")
             files.append(p / "catalogue.tsv")
         return read_matrix(files[0]), catalogue, files
     if not p.is_file():

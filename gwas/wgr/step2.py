@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from gwas.assoc import linear_model, logistic_model
 from gwas.assoc.glm import as_codes
@@ -238,6 +238,8 @@ def spa_test(g_t, nz, y, mu, w) -> tuple[float, float]:
             lo *= 2
             if lo < -1e8:
                 return np.nan, np.nan
+        from scipy import optimize  # only the saddle-point tests need it (~0.3 s to import)
+
         root = optimize.brentq(lambda s: k1(s) - q, lo, 0.0, xtol=1e-14, rtol=1e-14, maxiter=500)
         kv, k2v = k0(root), k2(root)
         if root == 0:
