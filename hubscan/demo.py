@@ -110,25 +110,26 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
                  qc.out / "related_pairs.tsv")
         demo.add("qc", "QC report (plots)", qc.out / "report" / "report.html")
 
-        log.info("demo step 4: phenotypes from the OMOP records")
-        phecodes = (phecode_map, None) if phecode_map else (cohort.path("phecode_map.csv"),
-                                                            cohort.path("phecode_info.csv"))
-        phen = _phenotypes(spark, out, cohort, store.store, qc.out / "pcs.tsv", phecodes)
-        demo.add("phenotypes", f"trait matrix ({phen.n_traits} traits x {phen.n_samples} samples)",
-                 phen.out / "traits.parquet")
-        demo.add("phenotypes", "trait catalogue (cases, controls, excluded)", phen.out / "catalogue.tsv")
-        demo.add("phenotypes", "covariates (sex, age, record length, PCs)", phen.out / "covariates.tsv")
+    # phenotypes and scans run in this process (the commands' default: no JVM needed)
+    log.info("demo step 4: phenotypes from the OMOP records (in-process engine)")
+    phecodes = (phecode_map, None) if phecode_map else (cohort.path("phecode_map.csv"),
+                                                        cohort.path("phecode_info.csv"))
+    phen = _phenotypes(out, cohort, store.store, qc.out / "pcs.tsv", phecodes)
+    demo.add("phenotypes", f"trait matrix ({phen.n_traits} traits x {phen.n_samples} samples)",
+             phen.out / "traits.parquet")
+    demo.add("phenotypes", "trait catalogue (cases, controls, excluded)", phen.out / "catalogue.tsv")
+    demo.add("phenotypes", "covariates (sex, age, record length, PCs)", phen.out / "covariates.tsv")
 
-        log.info("demo step 5: GWAS of the planted traits")
-        gwas = _scan(spark, "gwas", out, store.store, phen.out, traits=list(DEMO_GWAS_TRAITS), min_maf=0.01)
-        demo.add("gwas", f"GWAS results ({gwas.n_variants} variants x {gwas.n_traits_tested} traits)", gwas.out)
+    log.info("demo step 5: GWAS of the planted traits (in-process, threads)")
+    gwas = _scan("gwas", out, store.store, phen.out, traits=list(DEMO_GWAS_TRAITS), min_maf=0.01)
+    demo.add("gwas", f"GWAS results ({gwas.n_variants} variants x {gwas.n_traits_tested} traits)", gwas.out)
 
-        log.info("demo step 6: PheWAS of the planted causal variants")
-        causal = cohort.path("truth") / "causal_variants.tsv"
-        ids = sorted({line.split("\t")[2] for line in causal.read_text().splitlines()[1:] if line.strip()})
-        phewas = _scan(spark, "phewas", out, store.store, phen.out, variant_ids=ids)
-        demo.add("phewas", f"PheWAS results ({phewas.n_variants} variants x {phewas.n_traits_tested} traits)",
-                 phewas.out)
+    log.info("demo step 6: PheWAS of the planted causal variants (in-process, threads)")
+    causal = cohort.path("truth") / "causal_variants.tsv"
+    ids = sorted({line.split("\t")[2] for line in causal.read_text().splitlines()[1:] if line.strip()})
+    phewas = _scan("phewas", out, store.store, phen.out, variant_ids=ids)
+    demo.add("phewas", f"PheWAS results ({phewas.n_variants} variants x {phewas.n_traits_tested} traits)",
+             phewas.out)
 
     log.info("demo step 7: publish with disclosure control")
     from gwas.publish.run import publish
@@ -179,7 +180,7 @@ def demo_definitions(folder: Path) -> Path:
     return path
 
 
-def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecodes):
+def _phenotypes(out: Path, cohort, store: Path, pcs: Path, phecodes):
     from phenotypes.covariates import CovariateOptions
     from phenotypes.pipeline import PhecodeOptions, PhenotypeConfig, build_phenotypes
     from phenotypes.sources import Source
@@ -191,17 +192,17 @@ def _phenotypes(spark, out: Path, cohort, store: Path, pcs: Path, phecodes):
         phecodes=[PhecodeOptions(*phecodes)],
         definitions=demo_definitions(out / "definitions"),
         covariates=CovariateOptions(["sex", "age", "record_years"], genetic=pcs))
-    return build_phenotypes(spark, config, out / "phenotypes")
+    return build_phenotypes(None, config, out / "phenotypes")  # the in-process engine
 
 
-def _scan(spark, job: str, out: Path, store: Path, phenotypes: Path, **options):
+def _scan(job: str, out: Path, store: Path, phenotypes: Path, **options):
     from gwas.scan.config import validate
     from gwas.scan.run import run_scan
 
     cfg = validate({"job": job, "genotypes": str(store), "phenotypes": str(phenotypes),
                     "covariates": [str(phenotypes / "covariates.tsv")], "out": str(out / job),
                     "genome_build": "GRCh37", **options})
-    return run_scan(cfg, spark)
+    return run_scan(cfg)  # in-process, on threads
 
 
 def summary(demo: DemoRun) -> str:
