@@ -18,7 +18,7 @@ example:
 
 import datetime as dt
 
-from hubscan.options import add_output, add_spark, spark_overrides
+from hubscan.options import add_output, add_spark, make_paths_absolute, spark_overrides
 
 HELP = "derive phecodes, custom and quantitative traits and covariates from health records"
 
@@ -112,6 +112,8 @@ def run(args) -> int:
     from hubscan.runtime.spark import spark_for_run
     from phenotypes.pipeline import build_phenotypes
 
+    make_paths_absolute(args, "omop", "hub", "persons", "linkage", "samples", "genotype_store", "phecode_map",
+                        "phecode_info", "crosswalk", "definitions", "pcs", "out")
     config = config_from_args(args)
     with spark_for_run(args.out, args.spark_conf, spark_overrides(args)) as spark:
         result = build_phenotypes(spark, config, args.out)
