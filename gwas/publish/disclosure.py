@@ -77,7 +77,7 @@ def too_few_carriers(allele_count: np.ndarray, allele_frequency: np.ndarray, rul
 
 
 def trait_decision(entry: dict, rules: DisclosureRules) -> str | None:
-    """Why a trait is withheld (``None``: publish it). ``entry`` is the trait's results.json entry."""
+    """Why a trait is withheld (``None``: publish it). ``entry`` is the trait's _results.json entry."""
     status = entry.get("status", "tested")
     if status != "tested":
         return f"not tested by the scan ({entry.get('reason') or status})"

@@ -74,6 +74,6 @@ def run(args, job: str) -> int:
     with spark_for_run(cfg.out, args.spark_conf, spark_overrides(args)) as spark:
         result = run_scan(cfg, spark)
     print(f"{result.out}: {result.n_variants} variants x {result.n_traits_tested} traits "
-          f"({result.n_traits_skipped} not tested; see results.json), {result.tasks_run} of "
+          f"({result.n_traits_skipped} not tested; see _results.json), {result.tasks_run} of "
           f"{result.tasks_total} tasks run")
     return 0
