@@ -345,6 +345,8 @@ def run_large(args, root: Path, map_path: Path) -> int:
     steps = [(t, v) for t in (62, 125, 250, 500) if t < len(names)] + [(len(names), v)]
     if not args.no_full and m != v:
         steps.append((len(names), m))
+    from gwas.results.store import metadata_path
+
     sweep = []
     for t, k in steps:
         load_before = os.getloadavg()[0]
@@ -355,7 +357,7 @@ def run_large(args, root: Path, map_path: Path) -> int:
                        binary_test=args.large_test)
             s, mib = timed(me + ["--scan", json.dumps(cfg)], env, memory=True)
             seconds, peak, runs = seconds + s, max(peak, mib), runs + 1
-            tested += sum(1 for x in json.loads((out / "results.json").read_text())["traits"]
+            tested += sum(1 for x in json.loads(metadata_path(out).read_text())["traits"]
                           if x.get("status") == "tested")
             shutil.rmtree(out, ignore_errors=True)
         print(f"{tested:>7}{k:>9}{runs:>5}{seconds:>9.1f}{seconds / (tested * k):>12.2e}{peak:>9.0f}"

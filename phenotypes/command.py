@@ -21,7 +21,7 @@ Engine: in-process on this machine (polars, records streamed; no JVM) by default
 
 import datetime as dt
 
-from hubscan.options import add_output, add_spark, spark_overrides
+from hubscan.options import add_output, add_spark, make_paths_absolute, spark_overrides
 
 HELP = "derive phecodes, custom and quantitative traits and covariates from health records"
 
@@ -126,6 +126,8 @@ def run(args) -> int:
     from phenotypes.checks import check_before_work
     from phenotypes.pipeline import build_phenotypes
 
+    make_paths_absolute(args, "omop", "hub", "persons", "linkage", "samples", "genotype_store", "phecode_map",
+                        "phecode_info", "crosswalk", "definitions", "pcs", "out")
     config = config_from_args(args)
     check_before_work(config, args.out, detect_omop_patient_id=args.omop_patient_id == "auto")  # before any engine
     if wants_spark(args):

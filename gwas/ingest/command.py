@@ -3,7 +3,7 @@ Hail MatrixTable into one chunked Zarr genotype store.
 
 The store follows the VCF Zarr specification (sgkit/bio2zarr can open it) and adds a compact
 dosage field and per-variant allele frequency, call rate and imputation INFO (layout:
-gwas/store/variables.py). Parts run as Spark tasks with --spark (or locally); a run started
+gwas/store/variables.py). Parts run as Spark tasks with --spark or under spark-submit (jobs/ingest.py), else locally; a run started
 again on the same --out resumes, and the store is marked complete (_SUCCESS) only after every
 part is verified.
 """
@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--chunks-per-part", type=int, default=1, help="variant chunks per task (default 1)")
     parser.add_argument("--threads", type=int, help="threads of a run without --spark (default: all cores; "
                         "a Spark task uses one)")
-    parser.add_argument("--spark", action="store_true", help="run parts as Spark tasks")
+    parser.add_argument("--spark", action="store_true", help="run parts as Spark tasks (always under spark-submit)")
     add_spark(parser)
 
 
@@ -43,8 +43,11 @@ def run(args) -> int:
     threads = 1 if args.threads is None else args.threads
     if min(args.variants_chunk, args.samples_chunk, args.chunks_per_part, threads) < 1:
         raise ConfigError("--variants-chunk, --samples-chunk, --chunks-per-part and --threads must be positive")
+    from hubscan.runtime.spark import under_spark_submit
+
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
-    if not (args.spark or with_hail):
+    use_spark = args.spark or under_spark_submit()  # jobs/ingest.py runs on the submitted Spark
+    if not (use_spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
                         args.chunks_per_part, threads=args.threads)
     else:
@@ -54,7 +57,7 @@ def run(args) -> int:
         out = prepare_output_dir(args.out)
         with spark_for_run(out, args.spark_conf, spark_overrides(args), with_hail=with_hail) as spark:
             result = ingest(args.inputs, out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                            args.chunks_per_part, spark if args.spark else None, threads=args.threads)
+                            args.chunks_per_part, spark if use_spark else None, threads=args.threads)
     print(f"{result.store}: {result.n_variants} variants x {result.n_samples} samples "
           f"({result.parts_run} of {result.parts_total} parts run)")
     return 0

@@ -125,8 +125,10 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
     use) serve the planning pass and, without Spark, each part's conversion while one more thread
     writes the part before it; a Spark task uses one thread."""
     threads = max(1, threads or len(os.sched_getaffinity(0)))
-    out = prepare_output_dir(out)
-    inputs = [str(p) for p in inputs]
+    # absolute paths: Spark tasks run in the executors' working folders, not this one
+    out = prepare_output_dir(out).resolve()
+    inputs = [str(Path(p).resolve()) for p in inputs]
+    sample_file = str(Path(sample_file).resolve()) if sample_file else None
     from_mt = [p for p in inputs if is_matrix_table(p)]
     if from_mt:
         if len(inputs) != 1:
@@ -160,6 +162,9 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
     else:
         create()
         if pending:  # as Spark tasks
+            from hubscan.runtime.cluster import require_visible_on_executors
+
+            require_visible_on_executors(spark, [*plan.paths, out])
             sc = spark.sparkContext
             try:
                 sc.parallelize(pending, len(pending)).map(lambda p: _run_part(str(out), plan, tracker_args, p)).collect()

@@ -185,7 +185,7 @@ def scan_reason(entry: dict) -> str:
 
 
 def trait_decision(entry: dict, rules: DisclosureRules) -> str | None:
-    """Why a trait is withheld (``None``: publish it). ``entry`` is the trait's results.json entry."""
+    """Why a trait is withheld (``None``: publish it). ``entry`` is the trait's _results.json entry."""
     status = entry.get("status", "tested")
     if status != "tested":
         return f"not tested by the scan ({scan_reason(entry)})"

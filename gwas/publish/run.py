@@ -39,6 +39,7 @@ import pandas as pd
 
 from gwas.publish import FORMATS
 from gwas.publish.disclosure import DisclosureRules, disclosure_report, protect_trait_counts, trait_decision
+from gwas.results.store import metadata_path
 from hubscan.errors import ConfigError, InputError, OutputError
 from hubscan.files import atomic_dir
 
@@ -127,7 +128,7 @@ def _date(options: PublishOptions) -> datetime.date:
 def check_traits(store) -> list[dict]:
     """The store's trait entries, each checked for the fields publishing needs (InputError naming
     the trait and field otherwise), and the files of every tested trait present."""
-    where = store.path / "results.json"
+    where = metadata_path(store.path)
     entries = store.metadata["traits"]
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{where}: 'traits' lists no trait")
@@ -243,10 +244,14 @@ def _write(store, entries, tmp: Path, options: PublishOptions, build: str, date)
                                               p_format=options.p_format, meta_args=meta_args)
             files += written
             withheld = pd.concat([withheld, left_out.assign(scope="gwas-ssf")], ignore_index=True)
+        if "regenie" in options.formats or "plink2" in options.formats:
+            coded, left_out = text.coded_rows(rows)
+            text_scope = ", ".join(f for f in ("regenie", "plink2") if f in options.formats)
+            withheld = pd.concat([withheld, left_out.assign(scope=text_scope)], ignore_index=True)
         if "regenie" in options.formats:
-            files.append(text.write_regenie(folders["regenie"], stem, rows))
+            files.append(text.write_regenie(folders["regenie"], stem, coded))
         if "plink2" in options.formats:
-            files.append(text.write_plink2(folders["plink2"], stem, rows, binary))
+            files.append(text.write_plink2(folders["plink2"], stem, coded, binary))
         if "parquet" in options.formats:
             files.append(text.write_parquet(folders["parquet"], stem, rows))
         withheld_rows.append(withheld.assign(trait=name))

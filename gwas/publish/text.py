@@ -17,6 +17,12 @@ exactly below 1e-308. OBS_CT / N are disclosure-protected counts (``NA`` when su
 A1_FREQ the published frequency (rounded allele count / 2 x rounded called samples) and INFO to
 3 decimals (see :mod:`gwas.publish.disclosure`).
 
+CHROM / #CHROM use plink's numeric codes, as REGENIE writes them and plink2 with ``--output-chr 26``:
+1-22, X = 23, Y = 24, MT = 26, so that a reader guessing column types from the first rows (polars
+reads 100) gets integers throughout instead of failing at the first X. Rows on contigs without such
+a code (unplaced, alternate) are left out of both, as REGENIE cannot hold them, and listed in
+``disclosure/`` (:func:`coded_rows`); Parquet keeps them.
+
 Parquet (``<trait>.parquet``): typed columns, counts protected (null when suppressed).
 """
 
@@ -35,6 +41,23 @@ REGENIE_COLUMNS = ["CHROM", "GENPOS", "ID", "ALLELE0", "ALLELE1", "A1FREQ", "INF
                    "CHISQ", "LOG10P", "EXTRA"]
 
 
+#: GWAS-SSF chromosome code (rows.chrom_code) -> plink's numeric code where they differ (MT)
+_PLINK_CODES = {25: 26}
+
+
+def coded_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows the text formats hold, rows left out with the reason): a contig needs a chromosome code."""
+    coded = rows["chrom_code"].to_numpy() > 0
+    left_out = rows.loc[~coded, ["contig", "position", "variant_id", "ref", "alt"]].assign(
+        reason="contig has no chromosome code (1-22, X, Y, MT)")
+    return rows.loc[coded], left_out
+
+
+def plink_chromosomes(rows: pd.DataFrame) -> list[str]:
+    """CHROM of text rows (:func:`coded_rows`): plink's numeric code (1-22, X 23, Y 24, MT 26)."""
+    return [str(_PLINK_CODES.get(code, code)) for code in rows["chrom_code"].tolist()]
+
+
 def _ids(rows: pd.DataFrame) -> list[str]:
     return [v if v and v != "." else f"{c}:{p}:{r}:{a}"
             for v, c, p, r, a in zip(rows["variant_id"], rows["contig"], rows["position"], rows["ref"], rows["alt"])]
@@ -42,7 +65,7 @@ def _ids(rows: pd.DataFrame) -> list[str]:
 
 def regenie_values(rows: pd.DataFrame) -> list[list[str]]:
     nlp = rows["neg_log10_p"].to_numpy(np.float64)
-    columns = [rows["contig"].astype(str).tolist(), rows["position"].astype(str).tolist(), _ids(rows),
+    columns = [plink_chromosomes(rows), rows["position"].astype(str).tolist(), _ids(rows),
                rows["ref"].tolist(), rows["alt"].tolist(), format_floats(rows["allele_frequency"]),
                format_floats(rows["info"]), format_counts(rows["n_pub"]), ["ADD"] * len(rows),
                format_floats(rows["beta"]), format_floats(rows["standard_error"]),
@@ -60,7 +83,7 @@ def plink2_values(rows: pd.DataFrame, binary: bool) -> list[list[str]]:
     se = rows["standard_error"].to_numpy(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    columns = [rows["contig"].astype(str).tolist(), rows["position"].astype(str).tolist(), _ids(rows),
+    columns = [plink_chromosomes(rows), rows["position"].astype(str).tolist(), _ids(rows),
                rows["ref"].tolist(), rows["alt"].tolist(), rows["alt"].tolist(),
                format_floats(rows["allele_frequency"]), ["ADD"] * len(rows), format_counts(rows["n_pub"]),
                format_floats(np.exp(beta) if binary else beta), format_floats(se), format_floats(stat),

@@ -7,7 +7,7 @@ failed_variants.tsv, variant_qc.tsv.gz, related_pairs.tsv, pca_variants.txt, qc.
 with plots. Thresholds default to common GWAS practice (see gwas/qc/thresholds.py).
 """
 
-from hubscan.options import add_output, add_spark, spark_overrides
+from hubscan.options import add_output, add_spark, make_paths_absolute, spark_overrides
 
 HELP = "genetic QC with Hail: sample/variant QC, sex check, relatedness, principal components"
 
@@ -51,6 +51,7 @@ def run(args) -> int:
                               min_variant_call_rate=args.min_variant_call_rate, min_maf=args.min_maf,
                               min_hwe_p=args.min_hwe_p, min_kinship=args.min_kinship, pca_min_maf=args.pca_min_maf,
                               ld_r2=args.ld_r2, n_pcs=args.pcs)
+    make_paths_absolute(args, "inputs", "sample_file", "sex_file", "labels", "out")
     out = prepare_output_dir(args.out)
     with spark_for_run(out, args.spark_conf, spark_overrides(args), with_hail=True):
         result = run_qc(args.inputs, out, thresholds, sample_file=args.sample_file, sex_file=args.sex_file,

@@ -2,7 +2,9 @@
 
 Layout of a results store folder::
 
-    results.json                  run metadata (see :data:`METADATA_FIELDS`), written at finalise
+    _results.json                 run metadata (see :data:`METADATA_FIELDS`), written at finalise
+                                  (``results.json`` before layout 1.1; the ``_`` keeps it out of the
+                                  Parquet dataset that pandas, polars, DuckDB, Spark read)
     _SUCCESS                      written last, after every block is verified
     _parts/                       one completion marker per variant block (resumable runs)
     trait=<name>/block-<b>.parquet   one file per (trait, variant block); ``<name>`` URI-encoded
@@ -19,7 +21,8 @@ import pyarrow as pa
 
 RESULTS_FORMAT = "hubscan-results"
 #: Major version: readers refuse other majors; minors add columns or metadata only.
-RESULTS_VERSION = (1, 0)
+#: 1.1: metadata in ``_results.json`` (was ``results.json``), ``error_code`` int32 (was int8).
+RESULTS_VERSION = (1, 1)
 
 #: name -> (arrow type, description)
 RESULT_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
@@ -41,7 +44,8 @@ RESULT_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "p_value": (pa.float64(), "p-value (0 when it underflows: use neg_log10_p)"),
     "neg_log10_p": (pa.float64(), "-log10 p computed in log space (exact below 1e-300)"),
     "test": (pa.string(), "test that produced the row (e.g. linear, score, firth)"),
-    "error_code": (pa.int8(), "0 tested; see gwas.assoc.results.ErrorCode"),
+    # int32 rather than int8: Spark reads int8 as a byte type that Hail's Table.from_spark refuses
+    "error_code": (pa.int32(), "0 tested; see gwas.assoc.results.ErrorCode"),
     "converged": (pa.bool_(), "iterative fit converged (linear: true)"),
     "exploded": (pa.bool_(), "iterative fit diverged"),
     "iterations": (pa.int32(), "iterations of the fit that gave the row"),
@@ -50,7 +54,7 @@ RESULT_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
 
 RESULT_SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in RESULT_COLUMNS.items()])
 
-#: keys of results.json
+#: keys of _results.json
 METADATA_FIELDS = {
     "format": "always 'hubscan-results'",
     "version": "[major, minor] of the layout",

@@ -3,7 +3,9 @@
 Writing: :func:`write_block` writes one variant block's rows for every trait, each file atomically;
 the scan marks the block done (:class:`hubscan.parts.PartTracker`) only after all its files exist,
 so a rerun rewrites a block a killed run left unfinished. :func:`finalise_results` checks every
-block and trait file, writes ``results.json`` and then ``_SUCCESS``.
+block and trait file, writes ``_results.json`` and then ``_SUCCESS``. Names starting with ``_`` or ``.``
+lie outside the Parquet dataset: pyarrow, pandas, polars, DuckDB, Spark and Hail (through Spark)
+read the folder as it is.
 
 Reading needs no Spark::
 
@@ -29,7 +31,19 @@ from hubscan.errors import InputError, OutputError
 from hubscan.files import atomic_file
 from hubscan.parts import SUCCESS_MARKER
 
-METADATA_FILE = "results.json"
+METADATA_FILE = "_results.json"
+#: the metadata's name in stores written before layout 1.1 (still read)
+LEGACY_METADATA_FILE = "results.json"
+
+
+def metadata_path(root: str | os.PathLike) -> Path:
+    """The metadata file of the results store at ``root`` (every reader goes through this):
+    ``_results.json``, or ``results.json`` in a store written before layout 1.1."""
+    root = Path(root)
+    legacy = root / LEGACY_METADATA_FILE
+    if not (root / METADATA_FILE).is_file() and legacy.is_file():
+        return legacy
+    return root / METADATA_FILE
 
 
 def trait_dir(root: str | os.PathLike, trait: str) -> Path:
@@ -107,6 +121,7 @@ def finalise_results(root: str | os.PathLike, metadata: dict, blocks: list[str],
             "blocks": list(blocks)}
     with atomic_file(root / METADATA_FILE) as tmp:
         tmp.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
+    (root / LEGACY_METADATA_FILE).unlink(missing_ok=True)  # a run resumed from an older layout
     with atomic_file(root / SUCCESS_MARKER) as tmp:
         tmp.write_text(json.dumps({"format": RESULTS_FORMAT, "blocks": len(blocks), "traits": len(traits)}))
 
@@ -118,7 +133,7 @@ class ResultsStore:
         self.path = Path(path)
         if not self.path.is_dir():
             raise InputError(f"{self.path}: no results store here (not a folder)")
-        meta_path = self.path / METADATA_FILE
+        meta_path = metadata_path(self.path)
         if not (self.path / SUCCESS_MARKER).is_file() or not meta_path.is_file():
             raise InputError(f"{self.path}: incomplete results store (no {SUCCESS_MARKER} or {METADATA_FILE}: "
                              "the scan did not finish; rerun it with the same configuration to resume)")
@@ -177,6 +192,46 @@ class ResultsStore:
     def read(self, traits=None, columns=None, max_p: float | None = None):
         """pandas DataFrame (see :meth:`table`)."""
         return self.table(traits, columns, max_p).to_pandas()
+
+    def lookup(self, variant: str | None = None, region: str | None = None, columns=None):
+        """pandas rows of every trait for one variant or a region, best p first.
+
+        ``variant``: its id (e.g. an rsid) or ``contig:position:ref:alt`` (ALT = effect allele);
+        ``region``: ``contig:start-end`` (1-based, inclusive) or a whole ``contig``. Each file is
+        read with the filter pushed down to its row groups (their statistics skip the rest)."""
+        if (variant is None) == (region is None):
+            raise InputError("look up either a variant or a region")
+        if region is not None:
+            contig, _, span = region.partition(":")
+            start, _, end = span.partition("-")
+            try:
+                bounds = (int(start.replace(",", "")), int(end.replace(",", ""))) if span else None
+            except ValueError:
+                raise InputError(f"region {region!r} is not contig:start-end") from None
+            filters = [("contig", "=", contig)] + ([("position", ">=", bounds[0]), ("position", "<=", bounds[1])]
+                                                   if bounds else [])
+        else:
+            parts = variant.split(":")
+            if len(parts) == 4 and parts[1].isdigit():
+                filters = [("contig", "=", parts[0]), ("position", "=", int(parts[1])), ("ref", "=", parts[2]),
+                           ("alt", "=", parts[3])]
+            else:
+                filters = [("variant_id", "=", variant)]
+        cols = list(RESULT_COLUMNS) if columns is None else [c for c in columns if c != "trait"]
+        parts_read = []
+        for path in self.files():
+            t = pq.read_table(path, columns=cols, filters=filters)
+            if t.num_rows:
+                name = urllib.parse.unquote(path.parent.name.split("=", 1)[1])
+                parts_read.append(t.append_column("trait", pa.array([name] * t.num_rows, pa.string())).to_pandas())
+        import pandas as pd
+
+        if not parts_read:
+            return pd.DataFrame(columns=cols + ["trait"])
+        frame = pd.concat(parts_read, ignore_index=True)
+        if "neg_log10_p" in frame:
+            frame = frame.sort_values("neg_log10_p", ascending=False, kind="mergesort", na_position="last")
+        return frame.reset_index(drop=True)
 
     def scan(self):
         """polars LazyFrame over every file, ``trait`` from the partition folders."""

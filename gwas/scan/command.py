@@ -158,6 +158,6 @@ def run(args, job: str) -> int:
             log.info("%s: blocks run in this process on %d threads", job, n)
             result = run_scan(cfg, None, plan)
     print(f"{result.out}: {result.n_variants} variants x {result.n_traits_tested} traits "
-          f"({result.n_traits_skipped} not tested; see results.json), {result.tasks_run} of "
+          f"({result.n_traits_skipped} not tested; see _results.json), {result.tasks_run} of "
           f"{result.tasks_total} tasks run")
     return 0

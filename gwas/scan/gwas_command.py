@@ -4,7 +4,7 @@ process (Spark with --spark-master/--spark-conf or under spark-submit).
 Quantitative traits: linear regression; binary traits: a score test for every variant, then
 Firth's penalized regression where p < 0.05 (REGENIE-style; --binary-test to change). Each trait
 uses its own samples; covariates are adjusted for; the effect allele is ALT. Results land in a
-results store (Parquet per trait, results.json) that `hubscan publish` and notebooks read.
+results store (Parquet per trait, _results.json) that `hubscan publish` and notebooks read.
 
 examples:
   hubscan gwas --genotype-store store --phenotypes phenotypes --trait ldl \\

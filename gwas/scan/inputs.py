@@ -56,7 +56,7 @@ class ScanInputs:
     covariates: np.ndarray              # (samples, k) float64 (no intercept: the kernels add it)
     covariate_names: list[str]
     groups: list[TraitGroup]
-    trait_info: list[dict] = field(default_factory=list)   # one per trait, tested or not (results.json)
+    trait_info: list[dict] = field(default_factory=list)   # one per trait, tested or not (_results.json)
     inputs: dict = field(default_factory=dict)             # input files and checksums
     predictions: dict | None = None     # trait column -> LocoPredictions (step 2), or None
     step1: dict | None = None           # which step 1: list and .loco names and sha256 (results.json)

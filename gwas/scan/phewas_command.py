@@ -3,7 +3,7 @@ in this process (Spark with --spark-master/--spark-conf or under spark-submit).
 
 Every trait of the phenotype matrix by default, each with its own samples (phecode exclusions,
 sex restrictions); binary traits with fewer than --min-cases cases or controls (default 50) are
-not tested and listed in results.json; a covariate constant within a trait (sex for a
+not tested and listed in _results.json; a covariate constant within a trait (sex for a
 sex-restricted phecode) is dropped for that trait. Binary traits: score test, then Firth where
 p < 0.05.
 

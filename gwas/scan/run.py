@@ -9,7 +9,7 @@
    Spark task reads its block from the store, runs the kernels (:mod:`gwas.scan.block`) for its
    traits, writes one Parquet file per trait atomically and then its completion marker. Spark retries a failed task; a rerun skips finished blocks and, since
    every block is a pure function of its inputs, gives byte-identical files.
-3. Finalise: every (trait, block) file is checked, ``results.json`` (configuration, software
+3. Finalise: every (trait, block) file is checked, ``_results.json`` (configuration, software
    versions, input checksums, per-trait counts and status) and then ``_SUCCESS`` are written.
 
 Step 1 is :func:`plan_scan`, which reads only the store's metadata, the phenotype and covariate
@@ -241,6 +241,9 @@ def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs
 
     from gwas.ingest.run import _unwrap_spark_error
 
+    from hubscan.runtime.cluster import require_visible_on_executors
+
+    require_visible_on_executors(spark, [store_path, out])
     sc = spark.sparkContext
     shared = sc.broadcast(inputs)
     sc.setJobDescription(f"hubscan scan: {len(pending)} variant blocks")

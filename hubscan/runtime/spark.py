@@ -158,7 +158,10 @@ def spark_session(run_dir: str | os.PathLike, properties_file: str | os.PathLike
 
     props: dict[str, str] = {}
     if under_spark_submit():
-        props.update(per_run_properties(run_dir))
+        # the submitted properties file wins (a cluster template's scratch, Numba cache, Python)
+        SparkContext._ensure_initialized()
+        submitted = dict(SparkConf().getAll())
+        props.update({k: v for k, v in per_run_properties(run_dir).items() if k not in submitted})
     else:
         require_java()
         props.update(read_properties(properties_file or conf_dir() / "local.conf"))
@@ -185,6 +188,10 @@ def spark_session(run_dir: str | os.PathLike, properties_file: str | os.PathLike
         conf = SparkConf(loadDefaults=False).setAll(hail_conf).setAll(list(props.items()))
     spark = SparkSession.builder.config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if under_spark_submit():
+        from hubscan.runtime.cluster import check_executors
+
+        check_executors(spark)  # a size no worker can hold: one line, not an endless wait
     log.info("Spark %s started: master %s, %s cores, driver memory %s", spark.version, spark.sparkContext.master,
              spark.sparkContext.defaultParallelism, spark.conf.get("spark.driver.memory", "default"))
     return spark

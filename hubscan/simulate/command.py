@@ -59,7 +59,7 @@ def add_arguments(parser) -> None:
                      help="extra patients without genotypes, as a share of the samples (default 0.1)")
     rec.add_argument("--unlinked-fraction", type=float, default=0.02,
                      help="share of samples with no linkage row (default 0.02)")
-    parser.add_argument("--spark", action="store_true", help="write genotype parts as Spark tasks")
+    parser.add_argument("--spark", action="store_true", help="write genotype parts as Spark tasks (always under spark-submit)")
     add_spark(parser)
 
 
@@ -81,9 +81,10 @@ def run(args) -> int:
     spec = spec_from_args(args)
     records = RecordOptions(fmt=args.records_format, ungenotyped_fraction=args.ungenotyped_fraction,
                             unlinked_fraction=args.unlinked_fraction)
-    out = prepare_output_dir(args.out)
-    if args.spark:
-        from hubscan.runtime.spark import spark_for_run
+    from hubscan.runtime.spark import spark_for_run, under_spark_submit
+
+    out = prepare_output_dir(args.out).resolve()  # absolute: tasks run in the executors' folders
+    if args.spark or under_spark_submit():  # jobs/simulate.py runs on the submitted Spark
 
         with spark_for_run(out, args.spark_conf, spark_overrides(args)) as spark:
             cohort = simulate_cohort(spec, out, records, spark=spark, bgen_bits=args.bgen_bits)

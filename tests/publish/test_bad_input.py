@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from gwas.publish.run import PublishOptions, publish
+from gwas.results.store import metadata_path
 from hubscan.errors import ConfigError, InputError, OutputError
 
 
@@ -19,7 +20,7 @@ def store(cohort, tmp_path):
 
 
 def _edit_metadata(store, change):
-    path = store / "results.json"
+    path = metadata_path(store)
     meta = json.loads(path.read_text())
     change(meta)
     path.write_text(json.dumps(meta))

@@ -2,7 +2,7 @@
 
 The cohort's ids have fixed shapes (HUBS + 8 digits, PT + 9 digits); every output file is read
 (gzip decompressed, Parquet both raw and decoded, PNG/SVG raw) and every id-shaped token checked
-against the cohort. The store's results.json carries some ids on purpose (a trap): the scan finds
+against the cohort. The store's _results.json carries some ids on purpose (a trap): the scan finds
 them there, so it would find them in an output.
 """
 
@@ -10,6 +10,8 @@ import gzip
 import re
 
 import pyarrow.parquet as pq
+
+from gwas.results.store import metadata_path
 
 ID_SHAPE = re.compile(rb"(?:HUBS\d{8}|PT\d{9})")
 
@@ -30,7 +32,7 @@ def _ids_in(blobs, ids):
 def test_scanner_finds_the_trap_in_the_input(cohort):
     ids = set(cohort.sample_ids) | set(cohort.patient_ids)
     assert len(ids) == 1600
-    assert len(_ids_in([(cohort.root / "results.json").read_bytes()], ids)) == 6
+    assert len(_ids_in([metadata_path(cohort.root).read_bytes()], ids)) == 6
 
 
 def test_no_identifier_in_outputs_or_logs(published, cohort):

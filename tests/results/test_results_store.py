@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gwas.results.schema import RESULT_COLUMNS
-from gwas.results.store import ResultsStore, finalise_results, rows_table, write_block
+from gwas.results.store import ResultsStore, finalise_results, metadata_path, rows_table, write_block
 from hubscan.errors import InputError, OutputError
 
 
@@ -63,7 +63,7 @@ def test_incomplete_and_incompatible_stores_refused(tmp_path):
     with pytest.raises(OutputError, match="missing after the scan"):
         finalise_results(tmp_path, {"job": "gwas", "traits": []}, ["block-00000", "block-00001"], ["ldl"])
     _make(tmp_path / "ok")
-    meta_path = tmp_path / "ok" / "results.json"
+    meta_path = metadata_path(tmp_path / "ok")
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "version": [2, 0]}))
     with pytest.raises(InputError, match="version"):
@@ -85,3 +85,25 @@ def test_unknown_trait_and_bad_rows(tmp_path):
     del cols["beta"]
     with pytest.raises(ValueError, match="missing columns \\['beta'\\]"):
         rows_table(cols)
+
+
+def test_lookup_of_a_variant_and_a_region_across_traits(tmp_path):
+    _make(tmp_path)
+    res = ResultsStore(tmp_path)
+    every = res.read()
+    # the test store repeats its 10 variants in both blocks: each appears twice per trait
+    by_id = res.lookup(variant="rs3")
+    expected = every[every.variant_id == "rs3"].sort_values("neg_log10_p", ascending=False)
+    assert list(by_id.trait) == list(expected.trait) and len(by_id) == 6 and (by_id.position == 301).all()
+    np.testing.assert_array_equal(by_id.beta, expected.beta)
+    by_name = res.lookup(variant="1:301:A:G")
+    assert sorted(by_name.trait) == sorted(by_id.trait)
+    region = res.lookup(region="1:200-500")
+    expected = every[(every.position >= 200) & (every.position <= 500)]
+    assert len(region) == len(expected) == 3 * 2 * 3  # 3 positions x 2 blocks x 3 traits
+    assert res.lookup(region="1").shape[0] == len(every)
+    assert res.lookup(variant="rs999").empty
+    with pytest.raises(InputError, match="either a variant or a region"):
+        res.lookup()
+    with pytest.raises(InputError, match="not contig:start-end"):
+        res.lookup(region="1:a-b")

@@ -210,7 +210,7 @@ def test_skipped_traits_and_rerun_with_other_options(scan_cohort, serial, tmp_pa
 
 def test_phewas_over_a_phenotypes_folder(scan_cohort, tmp_path):
     """A `hubscan phenotypes`-style folder (traits.parquet + catalogue.tsv): catalogue fields reach
-    results.json, a sex-restricted trait drops sex, rare traits are skipped with the reason."""
+    _results.json, a sex-restricted trait drops sex, rare traits are skipped with the reason."""
     from phenotypes.matrix.catalogue import Catalogue
     from phenotypes.matrix.io import ParquetMatrixWriter
 
