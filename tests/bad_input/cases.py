@@ -355,8 +355,8 @@ CASES: list[Case] = [
          r"results"),
     Case("publish-incomplete-store", _publish_store(lambda s: (s / "_SUCCESS").unlink()), 1,
          r"{tmp}/results.*incomplete"),
-    Case("publish-bad-results-json", _publish_store(lambda s: (s / "results.json").write_text("{not json")), 1,
-         r"{tmp}/results/results\.json"),
+    Case("publish-bad-results-json", _publish_store(lambda s: (s / "_results.json").write_text("{not json")), 1,
+         r"{tmp}/results/_results\.json"),
     Case("publish-bad-date", lambda tmp, v: ["publish", str(v["results"]), "--out", str(tmp / "release"),
                                             "--date", "2026-13-40"], 2, r"date"),
 ]

@@ -54,7 +54,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def test_results_store_bytes_do_not_depend_on_the_output_folder(valid, tmp_path):
-    """results.json and _parts/job.json record the configuration, not where it was written."""
+    """_results.json and _parts/job.json record the configuration, not where it was written."""
     from gwas.scan.config import load_config
     from gwas.scan.run import run_scan
 
@@ -64,7 +64,7 @@ def test_results_store_bytes_do_not_depend_on_the_output_folder(valid, tmp_path)
         return _digests(out)
 
     first, second = run(tmp_path / "a"), run(tmp_path / "deeper" / "b")
-    assert "results.json" in first and "_parts/job.json" in first
+    assert "_results.json" in first and "_parts/job.json" in first
     assert first == second
-    assert str(tmp_path) not in (tmp_path / "a" / "results.json").read_text()
+    assert str(tmp_path) not in (tmp_path / "a" / "_results.json").read_text()
     assert first == _digests(valid["results"])  # and the same as the fixture's run elsewhere

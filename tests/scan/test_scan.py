@@ -287,7 +287,7 @@ def test_cli_runs_in_process_by_default_without_a_jvm(scan_cohort, serial, tmp_p
         assert done.returncode == 0, done.stderr[-3000:]
         assert "blocks run in this process" in done.stderr and "1500 variants x 4 traits" in done.stdout
         assert _files(tmp_path / name) == _files(serial)
-        assert (tmp_path / name / "results.json").read_bytes().count(b"pyspark") == 1  # version, from metadata
+        assert (tmp_path / name / "_results.json").read_bytes().count(b"pyspark") == 1  # version, from metadata
     spark = _cli([*argv, "--out", str(tmp_path / "spark"), "--spark-master", "local[2]"], tmp_path, **no_java)
     assert spark.returncode == 3 and "Java not found" in spark.stderr
 

@@ -1,6 +1,6 @@
 """Step 2 in `hubscan gwas` with `--pred` (REGENIE's `_pred.list`): the scan over a genotype store
 ingested from the same PLINK files matches REGENIE step 2 (the tolerances of test_step2_regenie),
-results.json records which step 1 was used, `hubscan publish` carries it into the GWAS-SSF
+_results.json records which step 1 was used, `hubscan publish` carries it into the GWAS-SSF
 metadata, and bad prediction files are refused with one line naming the file, before any work.
 The command line runs once (on the session's Spark); the other scans run in this process
 (`run_scan`, the same code without Spark)."""
