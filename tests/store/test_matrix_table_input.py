@@ -42,7 +42,10 @@ def test_matrix_table_equals_vcf_store(hail, simulated, tmp_path):
     assert list(got.sample_ids) == list(ref.sample_ids)
     keys = ["contig", "position", "id", "ref", "alt"]
     assert got.variants()[["contig", "position", "ref", "alt"]].equals(ref.variants()[["contig", "position", "ref", "alt"]])
-    assert set(got.variants()["id"]) == {"."} and set(ref.variants()["id"]) != {"."}  # Hail rows carry no rsid here
+    # Hail rows carry no rsid here: a missing id is stored as chrom:pos:ref:alt
+    v = got.variants()
+    assert v["id"].tolist() == [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(v.contig, v.position, v.ref, v.alt)]
+    assert set(ref.variants()["id"]) != set(v["id"])
     g, rg = got.genotypes(), ref.genotypes()
     called = rg[..., 0] >= 0
     np.testing.assert_array_equal(g[called], rg[called])
