@@ -21,7 +21,6 @@ import functools
 import json
 import logging
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from hubscan.errors import InputError, OutputError
 from hubscan.files import prepare_output_dir
 from hubscan.parts import PartTracker
 from hubscan.progress import Progress
+from hubscan.runtime.spark import task_error
 
 log = logging.getLogger(__name__)
 JOB = "ingest"
@@ -111,12 +111,6 @@ def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts,
     progress.finish()
 
 
-def _unwrap_spark_error(exc: Exception) -> Exception:
-    text = str(exc)
-    m = re.search(r"hubscan\.errors\.InputError: (.*)", text)
-    return InputError(m.group(1).strip()) if m else exc
-
-
 def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
            samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None,
            threads: int | None = None) -> IngestResult:
@@ -169,7 +163,7 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
             try:
                 sc.parallelize(pending, len(pending)).map(lambda p: _run_part(str(out), plan, tracker_args, p)).collect()
             except Exception as exc:  # Py4JJavaError carrying the worker's traceback
-                raise _unwrap_spark_error(exc) from None
+                raise task_error(exc) from None
     verify(out, tracker, parts)
     name_missing_ids(out)
     tracker.finalise({"variants": plan.n_variants, "samples": len(plan.sample_ids), "parts": len(parts)})

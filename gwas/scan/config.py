@@ -112,18 +112,20 @@ def load_config(path: str | os.PathLike | None, overrides: dict | None = None, j
             raise ConfigError(f"{p}: the configuration must be a mapping of keys to values")
         base = p.parent
         where = str(p)
-        raw = {k: _resolve(k, v, base) for k, v in raw.items()}
+        raw = {k: resolve_path(k, v, base) for k, v in raw.items()}
     else:
         where = "command line"
     for k, v in (overrides or {}).items():
         if v is not None and v != []:
-            raw[k] = _resolve(k, v, Path.cwd())
+            raw[k] = resolve_path(k, v, Path.cwd())
     raw.setdefault("job", job)
     return validate(raw, where)
 
 
-def _resolve(key, value, base: Path):
-    if key in PATH_KEYS and isinstance(value, str):
+def resolve_path(key, value, base: Path, path_keys=PATH_KEYS):
+    """A configuration value with its relative paths (keys in ``path_keys``, and ``covariates``)
+    made absolute against ``base``: the YAML file's folder, or the working folder for flags."""
+    if key in path_keys and isinstance(value, str):
         return str((base / value).resolve()) if not os.path.isabs(value) else value
     if key == "covariates":
         items = [value] if isinstance(value, str) else value

@@ -236,41 +236,10 @@ def _size(task, chunks) -> int:
 
 
 def _run_on_spark(spark, pending, out, tracker_args, store_path, options, inputs, chunks) -> None:
-    """Blocks as Spark tasks; progress from the completion markers, polled while the job runs."""
-    import threading
+    """Blocks as Spark tasks, the checked inputs broadcast once."""
+    from hubscan.runtime.spark import run_marked_tasks
 
-    from gwas.ingest.run import _unwrap_spark_error
-
-    from hubscan.runtime.cluster import require_visible_on_executors
-
-    require_visible_on_executors(spark, [store_path, out])
-    sc = spark.sparkContext
-    shared = sc.broadcast(inputs)
-    sc.setJobDescription(f"hubscan scan: {len(pending)} variant blocks")
-    rdd = sc.parallelize(pending, len(pending)).map(
-        lambda t: _block_task(out, tracker_args, store_path, options, shared.value, chunks, t))
-    tracker = PartTracker(*tracker_args)
-    sizes = {t[0]: _size(t, chunks) for t in pending}
-    progress = Progress("variant x trait tests", total=sum(sizes.values()))
-    stop = threading.Event()
-
-    def watch():
-        seen: set[str] = set()
-        while not stop.wait(2.0):
-            for name in sizes:
-                if name not in seen and tracker.is_done(name):
-                    seen.add(name)
-                    progress.advance(sizes[name])
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        rdd.collect()
-    except Exception as exc:  # Py4JJavaError carrying the worker's traceback
-        raise _unwrap_spark_error(exc) from None
-    finally:
-        stop.set()
-        watcher.join()
-        shared.unpersist()
-    progress.done = progress.total
-    progress.finish()
+    run_marked_tasks(spark, pending, lambda shared, t: _block_task(out, tracker_args, store_path, options, shared,
+                                                                   chunks, t),
+                     inputs, PartTracker(*tracker_args), {t[0]: _size(t, chunks) for t in pending},
+                     "variant x trait tests", f"hubscan scan: {len(pending)} variant blocks")

@@ -24,7 +24,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from gwas.scan.config import ScanConfig
+from gwas.scan.config import ScanConfig, resolve_path
 from gwas.wgr.model import DEFAULT_H2
 from hubscan.errors import ConfigError
 
@@ -94,22 +94,12 @@ def load_config(path: str | os.PathLike | None, overrides: dict | None = None) -
             raise ConfigError(f"{p}: not valid YAML: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: the configuration must be a mapping of keys to values")
-        raw = {k: _resolve(k, v, p.parent) for k, v in raw.items()}
+        raw = {k: resolve_path(k, v, p.parent, _PATHS) for k, v in raw.items()}
         where = str(p)
     for k, v in (overrides or {}).items():
         if v is not None and v != [] and v is not False:
-            raw[k] = _resolve(k, v, Path.cwd())
+            raw[k] = resolve_path(k, v, Path.cwd(), _PATHS)
     return validate(raw, where)
-
-
-def _resolve(key, value, base: Path):
-    if key in _PATHS and isinstance(value, str) and not os.path.isabs(value):
-        return str((base / value).resolve())
-    if key == "covariates":
-        items = [value] if isinstance(value, str) else value
-        if isinstance(items, list):
-            return [str((base / v).resolve()) if isinstance(v, str) and not os.path.isabs(v) else v for v in items]
-    return value
 
 
 def validate(raw: dict, where: str = "configuration") -> WgrConfig:

@@ -305,38 +305,9 @@ def _run_in_threads(pending, out, tracker_args, store_path, level0: Level0Inputs
 
 
 def _run_on_spark(spark, pending, out, tracker_args, store_path, level0: Level0Inputs) -> None:
-    """Blocks as Spark tasks; progress from the completion markers, polled while the job runs."""
-    import threading
+    """Level-0 blocks as Spark tasks, the level-0 inputs broadcast once."""
+    from hubscan.runtime.spark import run_marked_tasks
 
-    from gwas.ingest.run import _unwrap_spark_error
-
-    sc = spark.sparkContext
-    shared = sc.broadcast(level0)
-    sc.setJobDescription(f"hubscan wgr: {len(pending)} level-0 blocks")
-    rdd = sc.parallelize(pending, len(pending)).map(
-        lambda t: _block_task(out, tracker_args, store_path, shared.value, t))
-    tracker = PartTracker(*tracker_args)
-    sizes = {b[0]: len(b[2]) for b in pending}
-    progress = Progress("step-1 variants (level 0)", total=sum(sizes.values()))
-    stop = threading.Event()
-
-    def watch():
-        seen: set[str] = set()
-        while not stop.wait(2.0):
-            for name in sizes:
-                if name not in seen and tracker.is_done(name):
-                    seen.add(name)
-                    progress.advance(sizes[name])
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        rdd.collect()
-    except Exception as exc:
-        raise _unwrap_spark_error(exc) from None
-    finally:
-        stop.set()
-        watcher.join()
-        shared.unpersist()
-    progress.done = progress.total
-    progress.finish()
+    run_marked_tasks(spark, pending, lambda shared, t: _block_task(out, tracker_args, store_path, shared, t),
+                     level0, PartTracker(*tracker_args), {b[0]: len(b[2]) for b in pending},
+                     "step-1 variants (level 0)", f"hubscan wgr: {len(pending)} level-0 blocks")

@@ -16,10 +16,11 @@ Precedence, lowest first: properties file, machine/run values, ``overrides``.
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
-from hubscan.errors import ConfigError
+from hubscan.errors import ConfigError, InputError
 from hubscan.runtime.java import require_java
 
 log = logging.getLogger(__name__)
@@ -237,3 +238,49 @@ def spark_for_run(run_dir: str | os.PathLike, properties_file: str | os.PathLike
                 stop_spark(run_dir)
 
     return session()
+
+
+def task_error(exc: Exception) -> Exception:
+    """A failed Spark job's error as the user should see it: a task's hubscan ``InputError``
+    (carried inside the Py4J error with the worker's traceback) as itself, anything else unchanged."""
+    m = re.search(r"hubscan\.errors\.InputError: (.*)", str(exc))
+    return InputError(m.group(1).strip()) if m else exc
+
+
+def run_marked_tasks(spark, items: list, task, shared, tracker, sizes: dict[str, int], label: str,
+                     description: str) -> None:
+    """``task(shared, item)`` for each of ``items`` as one Spark task each, ``shared`` broadcast
+    once. Each item's name is ``item[0]`` and its task writes a completion marker through
+    ``tracker`` (:class:`hubscan.parts.PartTracker`); progress (``label``, ``sizes[name]`` units per
+    item) comes from those markers, polled every 2 s while the job runs."""
+    import threading
+
+    from hubscan.progress import Progress
+
+    sc = spark.sparkContext
+    broadcast = sc.broadcast(shared)
+    sc.setJobDescription(description)
+    rdd = sc.parallelize(items, len(items)).map(lambda item: task(broadcast.value, item))
+    progress = Progress(label, total=sum(sizes.values()))
+    stop = threading.Event()
+
+    def watch():
+        seen: set[str] = set()
+        while not stop.wait(2.0):
+            for name in sizes:
+                if name not in seen and tracker.is_done(name):
+                    seen.add(name)
+                    progress.advance(sizes[name])
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        rdd.collect()
+    except Exception as exc:  # Py4JJavaError carrying the worker's traceback
+        raise task_error(exc) from None
+    finally:
+        stop.set()
+        watcher.join()
+        broadcast.unpersist()
+    progress.done = progress.total
+    progress.finish()
