@@ -100,7 +100,9 @@ def rows(published):
                   "POS", "A1_FREQ", "OBS_CT")]
         for source, file, sep, chrom, pos, af, n in texts:
             table = pd.read_csv(out / source / file, sep=sep, dtype=str, keep_default_na=False)
-            contig = table[chrom].replace({"23": "X"}) if source == "gwas-ssf" else table[chrom]
+            # numeric chromosome codes: GWAS-SSF's (X 23, Y 24, MT 25) and plink's (X 23, Y 24, MT 26)
+            codes = {"23": "X", "24": "Y", "25": "MT"} if source == "gwas-ssf" else {"23": "X", "24": "Y", "26": "MT"}
+            contig = table[chrom].replace(codes)
             ok = ~table[af].isin(["NA", "#NA"])
             frames.append(pd.DataFrame({
                 "trait": name, "source": source, "contig": contig[ok], "position": table.loc[ok, pos].astype(int),
