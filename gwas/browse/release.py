@@ -146,9 +146,11 @@ def _parquet_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
 
 def _regenie_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
     """REGENIE-style text: ``CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ INFO N TEST BETA SE CHISQ LOG10P
-    EXTRA``; ALLELE1 is the effect allele; ``NA`` missing; ID is ``chrom:pos:ref:alt`` when the
-    release had no id."""
+    EXTRA``; CHROM in plink's numeric codes (X 23, Y 24, MT 26, named back here); ALLELE1 is the
+    effect allele; ``NA`` missing; ID is ``chrom:pos:ref:alt`` when the release had no id."""
     import pandas as pd
+
+    from gwas.publish.text import PLINK_CHROMOSOME_NAMES
 
     with gzip.open(path, "rt") as f:
         reader = pd.read_csv(f, sep=" ", chunksize=batch_rows, dtype={"CHROM": str, "ID": str, "ALLELE0": str,
@@ -158,7 +160,7 @@ def _regenie_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
             for col in ("CHROM", "GENPOS", "ID", "ALLELE0", "ALLELE1", "A1FREQ", "N", "BETA", "SE", "LOG10P"):
                 if col not in frame:
                     raise InputError(f"{path}: lacks column {col}")
-            chrom = frame["CHROM"].to_numpy(object)
+            chrom = np.array([PLINK_CHROMOSOME_NAMES.get(c, c) for c in frame["CHROM"]], dtype=object)
             pos = frame["GENPOS"].to_numpy(np.int64)
             ref, alt = frame["ALLELE0"].to_numpy(object), frame["ALLELE1"].to_numpy(object)
             ids = frame["ID"].to_numpy(object).copy()

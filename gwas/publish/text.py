@@ -43,6 +43,8 @@ REGENIE_COLUMNS = ["CHROM", "GENPOS", "ID", "ALLELE0", "ALLELE1", "A1FREQ", "INF
 
 #: GWAS-SSF chromosome code (rows.chrom_code) -> plink's numeric code where they differ (MT)
 _PLINK_CODES = {25: 26}
+#: plink's numeric codes of the text formats' CHROM -> the chromosome's name (1-22 are their own)
+PLINK_CHROMOSOME_NAMES = {"23": "X", "24": "Y", "26": "MT"}
 
 
 def coded_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
