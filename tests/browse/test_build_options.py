@@ -52,7 +52,9 @@ def test_release_without_parquet_is_read_from_regenie_text(cohort, tmp_path, sit
             for key in ("p", "b", "s", "f"):
                 assert v[key] == [float(f"{x:.6g}") for x in w[key]], (v["id"], key)
             n += 1
-    assert n == len(full)
+    # the text formats hold the rows of coded chromosomes only (the unplaced contig's are left out)
+    coded = {str(c) for c in range(1, 23)} | {"X", "Y", "MT"}
+    assert n == sum(v["id"].split(":")[0] in coded for v in full.values()) < len(full)
 
 
 def test_phecode_categories_from_a_file(release, tmp_path):
