@@ -2,7 +2,7 @@
 
 Site layout (appears whole or not at all: written to a temporary sibling, renamed at the end)::
 
-    index.html trait.html variant.html region.html   pages (static; data fetched as JSON)
+    index.html trait.html variant.html region.html   pages (one template, assets/pages/page.html; data fetched as JSON)
     assets/                      our JS/CSS (no outside network: nothing loaded from elsewhere)
     data/site.json               build, chromosome layout, options, release summary
     data/traits.json             released traits: names, categories, protected counts, λGC, peaks
@@ -42,7 +42,8 @@ from hubscan.progress import Progress
 
 log = logging.getLogger("gwas.browse")
 SITE_FORMAT = "hubscan-browser"
-PAGES = ("index.html", "trait.html", "variant.html", "region.html")
+#: page -> title; every page is assets/pages/page.html with its name, title and script filled in
+PAGES = {"index": "Results browser", "trait": "Trait", "variant": "Variant", "region": "Region"}
 _NAMED = {"X": 23, "Y": 24, "M": 25, "MT": 25}
 
 
@@ -146,8 +147,9 @@ def _trait_category(t: dict, categories: dict) -> str:
 
 
 def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) -> SiteResult:
-    for name in PAGES:
-        shutil.copyfile(_asset(name), tmp / name)
+    template = _asset("page.html").read_text(encoding="utf-8")
+    for page, title in PAGES.items():
+        (tmp / f"{page}.html").write_text(template.format(page=page, title=title), encoding="utf-8")
     shutil.copytree(_asset("assets"), tmp / "assets")
     for sub in ("data/traits", "data/variants", "data/rsid", "downloads", ".spill"):
         (tmp / sub).mkdir(parents=True)
