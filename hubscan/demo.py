@@ -9,11 +9,15 @@ Steps (each a library call any user can make; the demo grows as capabilities lan
              measurements (written to <out>/definitions/), phecodes (the simulator's small map of
              the codes it emits, or --phecode-map), covariates (sex, age, length of record) with
              the QC's principal components
-5. gwas      every variant x the planted traits (linear; score test then Firth for diseases)
-6. phewas    the planted causal variants x every trait with enough cases
-7. publish   the GWAS and the PheWAS as files a hub may release: GWAS-SSF (+ REGENIE/plink2 text),
+5. wgr       whole-genome regression step 1 (REGENIE's method) of the GWAS traits on the QC's
+             LD-pruned variants: leave-one-chromosome-out predictions (<out>/wgr/)
+6. gwas      step 2: every variant x the planted traits with the LOCO predictions (quantitative traits
+             on the trait minus the prediction; diseases: score test with the prediction as offset,
+             then Firth), PCs as covariates too
+7. phewas    the planted causal variants x every trait with enough cases (PCs, no step 1)
+8. publish   the GWAS and the PheWAS as files a hub may release: GWAS-SSF (+ REGENIE/plink2 text),
              small counts suppressed, Manhattan/QQ/PheWAS/regional plots and an HTML report
-8. browse    each release as a PheWeb-style results browser (static site; phecode categories from
+9. browse    each release as a PheWeb-style results browser (static site; phecode categories from
              the simulator's phecode_info.csv)
 
 At the end it prints where each result is. Spark scratch lives under the output folder and is
@@ -120,25 +124,32 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
     demo.add("phenotypes", "trait catalogue (cases, controls, excluded)", phen.out / "catalogue.tsv")
     demo.add("phenotypes", "covariates (sex, age, record length, PCs)", phen.out / "covariates.tsv")
 
-    log.info("demo step 5: GWAS of the planted traits (in-process, threads)")
-    gwas = _scan("gwas", out, store.store, phen.out, traits=list(DEMO_GWAS_TRAITS), min_maf=0.01)
-    demo.add("gwas", f"GWAS results ({gwas.n_variants} variants x {gwas.n_traits_tested} traits)", gwas.out)
+    log.info("demo step 5: whole-genome regression step 1 on the LD-pruned variants (in-process, threads)")
+    step1 = _step1(out, store.store, phen.out, qc.out / "pca_variants.txt")
+    demo.add("wgr", f"step 1 LOCO predictions ({len(DEMO_GWAS_TRAITS)} traits, {step1.n_variants} variants "
+                    f"in {step1.n_blocks} blocks)", step1.pred_list)
 
-    log.info("demo step 6: PheWAS of the planted causal variants (in-process, threads)")
+    log.info("demo step 6: GWAS of the planted traits, step 2 with the LOCO predictions (in-process, threads)")
+    gwas = _scan("gwas", out, store.store, phen.out, traits=list(DEMO_GWAS_TRAITS), min_maf=0.01,
+                 predictions=str(step1.pred_list))
+    demo.add("gwas", f"GWAS results ({gwas.n_variants} variants x {gwas.n_traits_tested} traits, "
+                     "step 2 on step 1's predictions)", gwas.out)
+
+    log.info("demo step 7: PheWAS of the planted causal variants (in-process, threads)")
     causal = cohort.path("truth") / "causal_variants.tsv"
     ids = sorted({line.split("\t")[2] for line in causal.read_text().splitlines()[1:] if line.strip()})
     phewas = _scan("phewas", out, store.store, phen.out, variant_ids=ids)
     demo.add("phewas", f"PheWAS results ({phewas.n_variants} variants x {phewas.n_traits_tested} traits)",
              phewas.out)
 
-    log.info("demo step 7: publish with disclosure control")
+    log.info("demo step 8: publish with disclosure control")
     from gwas.publish.run import publish
 
     for job in ("gwas", "phewas"):
         pub = publish(out / job, out / "publish" / job)
         demo.add("publish", f"{job} release ({pub.traits_published} traits, {pub.traits_withheld} withheld; "
                             f"{pub.rows_withheld} rows withheld)", pub.out / "report.html")
-    log.info("demo step 8: results browsers of the releases")
+    log.info("demo step 9: results browsers of the releases")
     from gwas.browse.build import BrowseOptions, build_site
 
     info = None if phecode_map else str(cohort.path("phecode_info.csv"))
@@ -193,6 +204,22 @@ def _phenotypes(out: Path, cohort, store: Path, pcs: Path, phecodes):
         definitions=demo_definitions(out / "definitions"),
         covariates=CovariateOptions(["sex", "age", "record_years"], genetic=pcs))
     return build_phenotypes(None, config, out / "phenotypes")  # the in-process engine
+
+
+#: variants per level-0 block of the demo's step 1 (REGENIE's --bsize; its default of 1,000 is for
+#: the few hundred thousand variants of a real step 1, the demo has a few thousand)
+DEMO_STEP1_BLOCK = 200
+
+
+def _step1(out: Path, store: Path, phenotypes: Path, pruned: Path):
+    """Step 1 of the demo's GWAS traits, as ``hubscan wgr`` runs it (covariates as the scans)."""
+    from gwas.wgr.config import validate
+    from gwas.wgr.run import run_wgr
+
+    cfg = validate({"genotypes": str(store), "phenotypes": str(phenotypes), "traits": list(DEMO_GWAS_TRAITS),
+                    "covariates": [str(phenotypes / "covariates.tsv")], "variant_ids_file": str(pruned),
+                    "block_size": DEMO_STEP1_BLOCK, "out": str(out / "wgr")})
+    return run_wgr(cfg)  # in-process, on threads
 
 
 def _scan(job: str, out: Path, store: Path, phenotypes: Path, **options):

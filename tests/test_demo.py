@@ -36,11 +36,16 @@ def test_demo_runs_every_step_and_prints_where_results_are(demo):
     assert steps[0] == "simulate" and "ingest" in steps
     assert read_manifest(out / "cohort")["cohort"]["n_samples"] == 400
     assert (out / "genotype-store" / "_SUCCESS").exists()
-    assert {"phenotypes", "gwas", "phewas"} <= set(steps)
+    assert {"phenotypes", "wgr", "gwas", "phewas"} <= set(steps)
     from gwas.results import open_results
 
     gwas, phewas = open_results(out / "gwas"), open_results(out / "phewas")
     assert {"ldl", "hba1c", "bmi"} <= set(gwas.read(columns=["beta"]).trait)
+    # the GWAS is step 2 on the demo's own step 1: every GWAS trait has its LOCO file, recorded by checksum
+    step1 = gwas.metadata["step1"]
+    assert step1["pred_list"] == "wgr_pred.list" and (out / "wgr" / "_SUCCESS").is_file()
+    assert set(step1["loco"]) == set(gwas.read(columns=["beta"]).trait)
+    assert "step1" not in phewas.metadata
     assert phewas.metadata["n_variants"] == len((out / "cohort" / "truth" / "causal_variants.tsv").read_text().splitlines()) - 1
     # Spark's (and Hail's) scratch is gone, the logs stay with the run, nothing lands in the current directory.
     assert not list(out.rglob("_spark")) and (out / "_logs").is_dir()
@@ -51,6 +56,7 @@ def test_demo_runs_every_step_and_prints_where_results_are(demo):
 #: everything else a run writes (logs, results stores, releases, reports, markers) must hold none
 PER_SAMPLE_FILES = re.compile(r"^(genotype-store/sample_id/.*"
                               r"|qc/(sample_qc|pcs|failed_samples|related_pairs)\.tsv"
+                              r"|wgr/wgr_\d+\.loco"
                               r"|phenotypes/(traits\.parquet|first_dates\.parquet|covariates\.(tsv|parquet)"
                               r"|phenotypes\.tsv))$")
 
