@@ -52,13 +52,13 @@ def data(tmp_path_factory, plink2):
     return root
 
 
-def run_plink2(plink2, root, name, *args, source=("--bfile", "d")):
+def run_plink2(plink2, root, name, *args, source=("--bfile", "d"), pheno=None, result="q.glm.linear", glm=()):
     out = root / name
-    done = subprocess.run([plink2, source[0], str(root / source[1]), "--pheno", str(root / "pheno.txt"),
-                           "--glm", "hide-covar", "omit-ref", *args, "--threads", "1", "--out", str(out)],
+    done = subprocess.run([plink2, source[0], str(root / source[1]), "--pheno", str(pheno or root / "pheno.txt"),
+                           "--glm", "hide-covar", "omit-ref", *glm, *args, "--threads", "1", "--out", str(out)],
                           capture_output=True, text=True, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout[-3000:]
-    frame = pd.read_csv(f"{out}.q.glm.linear", sep="\t")
+    frame = pd.read_csv(f"{out}.{result}", sep="\t")
     return frame[frame["TEST"] == "ADD"].reset_index(drop=True)
 
 
@@ -257,3 +257,49 @@ def test_allele_order_refused_where_the_format_names_ref(data, tmp_path, capsys)
         main(["ingest", str(data / "d.bed"), "--ref-first", "--ref-last", "--out", str(tmp_path / "s")])
     assert stop.value.code == 2
     assert not (tmp_path / "s" / "_SUCCESS").exists()
+
+
+def test_plink2_flavour_text_read_alike_by_plink2_and_hubscan(data, plink2, tmp_path):
+    """A binary trait written by `hubscan phenotypes --text` (the plink2 flavour: #FID IID, 1/2, NA)
+    is read by plink2 with no coding flag and by `hubscan gwas` with no --phenotype-coding: the same
+    cases and controls (plink2's log, our results.json) and plink2 --glm no-firth's logistic results
+    (hubscan --binary-test wald): n per variant and the OR to plink2's printed precision. (SE and p
+    are not compared here: plink2's logistic fit stops earlier than ours, by up to 3e-5 relative in
+    SE at 400 samples; tests/assoc/test_plink2.py compares them at 2,000.)"""
+    import re
+    import shutil
+
+    from phenotypes.matrix.io import TraitMatrix, write_text
+
+    rng = np.random.default_rng(8)
+    fam = [line.split() for line in (data / "d.fam").read_text().splitlines()]
+    iids = [f[1] for f in fam]
+    subprocess.run([plink2, "--bfile", str(data / "d"), "--snp", "v1", "--export", "A", "--out", str(tmp_path / "g")],
+                   check=True, capture_output=True)  # variant v1's A1 counts, from plink2 itself
+    g1 = np.array([int(ln.split("\t")[-1]) for ln in (tmp_path / "g.raw").read_text().splitlines()[1:]])
+    case = (rng.random(len(iids)) < 1 / (1 + np.exp(-(-0.5 + 0.6 * g1)))).astype(float)
+    case[rng.random(len(iids)) < 0.1] = np.nan
+    write_text(tmp_path / "b.txt", TraitMatrix(np.array(iids, dtype=object), ["b"], case[:, None], ["binary"]))
+    assert (tmp_path / "b.txt").read_text().splitlines()[1].split("\t")[2] in ("1", "2", "NA")
+    for ext in ("bed", "bim"):  # plink2 matches FID and IID: a copy whose FID is the IID, as the file's
+        shutil.copy(data / f"d.{ext}", tmp_path / f"e.{ext}")
+    (tmp_path / "e.fam").write_text("".join(f"{i} {i} 0 0 0 -9\n" for i in iids))
+    theirs = run_plink2(plink2, tmp_path, "p-bin", "--chr", "1", source=("--bfile", "e"), pheno=tmp_path / "b.txt",
+                        result="b.glm.logistic", glm=("no-firth", "allow-no-covars"))
+    log = (tmp_path / "p-bin.log").read_text()
+    cases, controls = (int(x) for x in re.search(r"binary phenotype loaded \((\d+) cases?, (\d+) controls?\)", log).groups())
+    assert cases == np.nansum(case == 1) and controls == np.nansum(case == 0)
+    out = tmp_path / "h-bin"
+    assert main(["gwas", "--genotype-store", str(data / "store"), "--phenotypes", str(tmp_path / "b.txt"),
+                 "--binary-test", "wald", "--min-cases", "10", "--chr", "1", "--threads", "2", "--out", str(out)]) == 0
+    res = open_results(out)
+    row = res.traits.set_index("name").loc["b"]
+    assert (row["type"], row["n_cases"], row["n_controls"]) == ("binary", cases, controls)
+    ours = res.read(traits=["b"]).sort_values("variant_index").reset_index(drop=True)
+    assert ours.variant_id.tolist() == theirs["ID"].tolist() and (ours.alt == theirs["A1"]).all()
+    assert (ours.n.to_numpy() == theirs["OBS_CT"].to_numpy()).all()
+    assert ((ours.n_cases == cases) & (ours.n_controls == controls)).all()
+    ok = (theirs["ERRCODE"] == ".").to_numpy()
+    assert ok.mean() > 0.9
+    odds = theirs.loc[ok, "OR"].to_numpy()
+    assert (np.abs(np.exp(ours.beta[ok].to_numpy()) - odds) <= printed_tolerance(odds)).all()
