@@ -13,7 +13,8 @@ default coding); ``regenie``: header ``FID IID name...`` (REGENIE refuses ``#FID
 or ``IID`` headers, tabs or spaces, and ``NA``/``nan``/empty and ``-9`` (plink2's default missing
 value, unless ``missing_value=None``) as missing. Binary columns: with ``binary_coding="auto"`` (the
 default) a column whose values are all 0/1 is binary coded 0/1 and one whose values are all 1/2 is
-binary coded 1/2 (as plink2 reads it), so both flavours read back without being told; ``"01"`` or
+binary coded 1/2 (as plink2 reads it), so both flavours read back without being told (a column of 1s
+alone: controls under a ``#FID``/``#IID`` header, plink2's, else cases); ``"01"`` or
 ``"12"`` accept that coding only (a column of the other is quantitative). A matrix written and read
 back is identical.
 """
@@ -256,8 +257,10 @@ def read_text(path: str | Path, binary_coding: str = "auto", missing_value: str 
                 raise InputError(f"{path}: line {lineno}: {name} = {cell!r} is not a number or NA") from None
         rows.append(row)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
-    codings = {"01": [("01", {0.0, 1.0})], "12": [("12", {1.0, 2.0})]}.get(
-        binary_coding, [("01", {0.0, 1.0}), ("12", {1.0, 2.0})])  # auto: 0/1 first (a column of 1s is all cases)
+    # auto: a column of 1s alone is all controls in a plink2-style file (header '#FID'/'#IID': the
+    # plink2 flavour's 1/2), all cases otherwise (REGENIE's 0/1)
+    auto = [("01", {0.0, 1.0}), ("12", {1.0, 2.0})]
+    codings = {"01": [auto[0]], "12": [auto[1]]}.get(binary_coding, auto[::-1] if lines[0].startswith("#") else auto)
     types = []
     for j in range(len(names)):
         col = values[:, j]

@@ -60,6 +60,18 @@ def test_forced_coding_reads_the_other_as_quantitative(tmp_path):
     assert read_text(tmp_path / "p.tsv", binary_coding="12").types == ["binary", "quantitative", "quantitative"]
 
 
+def test_a_column_of_ones_follows_the_header(tmp_path):
+    """All controls in the plink2 flavour (1s under '#FID') and all cases in REGENIE's (1s under 'FID')
+    read back as written."""
+    m = TraitMatrix(np.array(["a", "b"], dtype=object), ["none", "all"], np.array([[0.0, 1.0], [0.0, 1.0]]),
+                    ["binary", "binary"])
+    for flavour in ("plink2", "regenie"):
+        write_text(tmp_path / "t.tsv", m, flavour=flavour)
+        back = read_text(tmp_path / "t.tsv")
+        assert back.types == ["binary", "binary"], flavour
+        np.testing.assert_array_equal(back.values, m.values)
+
+
 def test_bad_text_options(tmp_path):
     m = _matrix(5)
     with pytest.raises(ConfigError, match="flavour must be one of plink2, regenie"):
