@@ -53,6 +53,10 @@ def run(args) -> int:
     from hubscan.runtime.spark import under_spark_submit
 
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
+    if args.allele_order is not None:  # a usage error before any start-up
+        from gwas.ingest.sources import input_kind, resolve_allele_order
+
+        resolve_allele_order("mt" if with_hail else input_kind(args.inputs[0]), args.allele_order)
     use_spark = args.spark or under_spark_submit()  # jobs/ingest.py runs on the submitted Spark
     if not (use_spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
