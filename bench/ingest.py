@@ -143,7 +143,7 @@ def main() -> None:
               f"VCF.gz {du(vcf):.0f} MiB, BGEN {du(bgen):.0f} MiB)", flush=True)
         # warm the Numba cache so no run pays the first compile (the VCF and the BGEN kernels)
         timed([*hubscan, "ingest", vcf, "--out", root / "warm", "--variants-chunk", "2000"], env)
-        timed([*hubscan, "ingest", bgen, "--sample-file", sample, "--out", root / "warm-bgen"], env)
+        timed([*hubscan, "ingest", bgen, "--sample-file", sample, "--ref-first", "--out", root / "warm-bgen"], env)
         shutil.rmtree(root / "warm")
         shutil.rmtree(root / "warm-bgen")
         spark = [] if args.no_spark else [("hubscan --spark", ["--spark", "--spark-master", "local[2]"])]
@@ -160,9 +160,9 @@ def main() -> None:
                     *b2z,
                     ("plink2", ["plink2", "--vcf", vcf, "dosage=DS", "--make-pgen", "--threads", "2",
                                 "--out", root / "p-vcf"], root / "p-vcf.pgen")],
-            "BGEN": [("hubscan", [*hubscan, "ingest", bgen, "--sample-file", sample, "--out", root / "h-bgen"],
+            "BGEN": [("hubscan", [*hubscan, "ingest", bgen, "--sample-file", sample, "--ref-first", "--out", root / "h-bgen"],
                       root / "h-bgen"),
-                     *[(name, [*hubscan, "ingest", bgen, "--sample-file", sample, "--out", root / "hs-bgen", *extra],
+                     *[(name, [*hubscan, "ingest", bgen, "--sample-file", sample, "--ref-first", "--out", root / "hs-bgen", *extra],
                         root / "hs-bgen") for name, extra in spark],
                      ("plink2", ["plink2", "--bgen", bgen, "ref-first", "--sample", sample, "--make-pgen",
                                  "--threads", "2", "--out", root / "p-bgen"], root / "p-bgen.pgen"),

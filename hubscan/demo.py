@@ -100,8 +100,8 @@ def run_demo(out: Path, samples: int = DEMO_SAMPLES, variants: int = DEMO_VARIAN
         demo.add("simulate", "planted truth (causal variants, effects)", cohort.path("truth"))
 
         log.info("demo step 2: ingest the BGEN into the genotype store")
-        store = ingest([cohort.path("genotypes.bgen")], out / "genotype-store",
-                       sample_file=cohort.path("genotypes.sample"), spark=spark)
+        store = ingest([cohort.path("genotypes.bgen")], out / "genotype-store",  # the simulator writes REF first
+                       sample_file=cohort.path("genotypes.sample"), spark=spark, allele_order="ref-first")
         demo.add("ingest", f"genotype store (Zarr, {store.n_variants} variants x {store.n_samples} samples)",
                  store.store)
 

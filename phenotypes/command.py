@@ -71,9 +71,12 @@ def add_arguments(parser) -> None:
     custom.add_argument("--pcs", metavar="FILE", help="genetic covariates to join (FID IID PC1 ...), e.g. qc/pcs.tsv")
     out = parser.add_argument_group("output")
     add_output(out, "output folder (created if missing)")
-    out.add_argument("--text", action="store_true", help="also write phenotypes.tsv in the plink2/REGENIE layout")
-    out.add_argument("--binary-coding", default="01", choices=["01", "12"],
-                     help="binary traits in text files: 0/1 (REGENIE, plink2 --1; default) or 1/2 (plink2 default)")
+    out.add_argument("--text", nargs="?", const="plink2", choices=["plink2", "regenie"],
+                     help="also write phenotypes.tsv for plink2 (the default: #FID IID header, binary 1/2, NA) or "
+                     "REGENIE (FID IID header, binary 0/1, NA); covariates.tsv follows the same flavour")
+    out.add_argument("--binary-coding", choices=["01", "12"],
+                     help="binary traits in text files, instead of the flavour's: 0/1 (REGENIE; plink2 --1) or 1/2 "
+                     "(plink2; REGENIE --cc12)")
     out.add_argument("--fid", default="iid", choices=["iid", "0"],
                      help="FID column of text files: the sample id (default, as hubscan's .fam) or 0 (plink2 .psam without FID)")
     out.add_argument("--block-size", type=int, default=5000, help="samples per written block (default 5000)")
@@ -111,7 +114,8 @@ def config_from_args(args):
         parent_fallback=not args.no_parent_fallback, definitions=args.definitions, crosswalk=args.crosswalk,
         omop_crosswalk=args.omop_crosswalk, covariates=covariates,
         policy=QualityPolicy(args.bad_dates, args.implausible), linkage_duplicates=args.linkage_duplicates,
-        block_size=args.block_size, text=args.text, binary_coding=args.binary_coding, fid=args.fid)
+        block_size=args.block_size, text=args.text is not None, text_flavour=args.text or "plink2",
+        binary_coding=args.binary_coding, fid=args.fid)
 
 
 def wants_spark(args) -> bool:

@@ -6,8 +6,8 @@ Outputs in ``out`` (each written atomically):
 ``traits.parquet``                samples (genotype order) x traits, NaN = not in the analysis
 ``catalogue.tsv``                 one row per trait (:mod:`phenotypes.matrix.catalogue`)
 ``first_dates.parquet``           ``sample_id, trait, first_date`` of every case
-``covariates.tsv``/``.parquet``   covariates (:mod:`phenotypes.covariates`), plink2 layout
-``phenotypes.tsv``                the matrix in the plink2/REGENIE layout (``text=True``)
+``covariates.tsv``/``.parquet``   covariates (:mod:`phenotypes.covariates`), text: ``text_flavour``
+``phenotypes.tsv``                the matrix as plink2 or REGENIE text (``text``, ``text_flavour``)
 ``unmapped_<map>.tsv``            ICD codes of the records that map to no phecode, with counts
 ``report.json``                   every count: records, exclusions, linkage, mapping, traits
 ================================  ==============================================================
@@ -60,7 +60,8 @@ class PhenotypeConfig:
     linkage_duplicates: str = "exclude"
     block_size: int = 5000
     text: bool = False
-    binary_coding: str = "01"
+    text_flavour: str = "plink2"                   # phenotypes.tsv/covariates.tsv for plink2 or regenie
+    binary_coding: str | None = None               # None: the flavour's (plink2 1/2, regenie 0/1)
     fid: str = "iid"
 
     def __post_init__(self):
@@ -148,7 +149,7 @@ def build_phenotypes(spark, config: PhenotypeConfig, out: str | Path) -> Phenoty
 
             cov = build_covariates(samples, config.covariates)
             report["covariates"] = {"names": cov.names, "n_complete": int((~np.isnan(cov.values).any(axis=1)).sum())}
-            write_text(out / "covariates.tsv", cov, config.binary_coding, config.fid)
+            write_text(out / "covariates.tsv", cov, config.binary_coding, config.fid, config.text_flavour)
             with ParquetMatrixWriter(out / "covariates.parquet", cov.names, cov.types) as w:
                 w.write(cov.sample_ids, cov.values)
     finally:
@@ -261,7 +262,8 @@ def _write_matrix(out: Path, samples: pd.DataFrame, phecode_parts, derived, in_r
     if config.text:
         from phenotypes.matrix.io import read_matrix
 
-        write_text(out / "phenotypes.tsv", read_matrix(out / "traits.parquet"), config.binary_coding, config.fid)
+        write_text(out / "phenotypes.tsv", read_matrix(out / "traits.parquet"), config.binary_coding, config.fid,
+                   config.text_flavour)
     report["traits"] = {"samples": n, "traits": len(names)}
     return catalogue.frame()
 

@@ -20,6 +20,13 @@ def add_arguments(parser) -> None:
                         help="bgzipped+indexed VCF (.vcf.gz), BCF, BGEN, PLINK .bed (with .bim/.fam) or .pgen "
                         "(with .pvar/.psam) files with the same samples, or one Hail MatrixTable folder (.mt)")
     parser.add_argument("--sample-file", metavar="FILE", help="Oxford .sample file with the BGEN sample ids")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--ref-last", dest="allele_order", action="store_const", const="ref-last",
+                       help="BGEN and .bed input: the last allele listed is REF, the first ALT, the tested allele "
+                       "(the default, as REGENIE and plink2 --export bgen-1.2; .bed: A2 REF, A1 ALT)")
+    order.add_argument("--ref-first", dest="allele_order", action="store_const", const="ref-first",
+                       help="BGEN and .bed input: the first allele listed is REF (REGENIE --ref-first, plink2 "
+                       "--bgen ... ref-first)")
     add_output(parser, "store folder (created; rerun to resume)")
     parser.add_argument("--variants-chunk", type=int, default=10_000, help="variants per chunk (default 10000)")
     parser.add_argument("--samples-chunk", type=int, default=1_000, help="samples per chunk (default 1000)")
@@ -46,10 +53,14 @@ def run(args) -> int:
     from hubscan.runtime.spark import under_spark_submit
 
     with_hail = any(str(p).rstrip("/").endswith(".mt") for p in args.inputs)  # a MatrixTable needs Hail
+    if args.allele_order is not None:  # a usage error before any start-up
+        from gwas.ingest.sources import input_kind, resolve_allele_order
+
+        resolve_allele_order("mt" if with_hail else input_kind(args.inputs[0]), args.allele_order)
     use_spark = args.spark or under_spark_submit()  # jobs/ingest.py runs on the submitted Spark
     if not (use_spark or with_hail):
         result = ingest(args.inputs, args.out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                        args.chunks_per_part, threads=args.threads)
+                        args.chunks_per_part, threads=args.threads, allele_order=args.allele_order)
     else:
         from hubscan.files import prepare_output_dir
         from hubscan.runtime.spark import spark_for_run
@@ -57,7 +68,8 @@ def run(args) -> int:
         out = prepare_output_dir(args.out)
         with spark_for_run(out, args.spark_conf, spark_overrides(args), with_hail=with_hail) as spark:
             result = ingest(args.inputs, out, args.sample_file, args.variants_chunk, args.samples_chunk,
-                            args.chunks_per_part, spark if use_spark else None, threads=args.threads)
+                            args.chunks_per_part, spark if use_spark else None, threads=args.threads,
+                            allele_order=args.allele_order)
     print(f"{result.store}: {result.n_variants} variants x {result.n_samples} samples "
           f"({result.parts_run} of {result.parts_total} parts run)")
     return 0

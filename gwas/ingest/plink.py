@@ -9,7 +9,8 @@ Conventions (as plink2):
 
 * Alleles: ``.bed`` A2 (``.bim`` column 6) is stored as REF and A1 (column 5) as ALT, so the
   stored ALT dosage is the A1 count (plink2 reads a ``.bed`` the same way, and ``plink2
-  --make-bed`` writes a VCF's REF as A2, ALT as A1). ``.pvar`` REF/ALT are stored as they are;
+  --make-bed`` writes a VCF's REF as A2, ALT as A1): ``ref-last``, the default. With
+  ``ref-first`` (REGENIE's ``--ref-first``) A1 is REF and A2 ALT, the dosage the A2 count. ``.pvar`` REF/ALT are stored as they are;
   multi-allelic ``.pvar`` rows are split one ALT at a time like VCF records
   (:mod:`gwas.store.variables`). A PLINK 1 missing allele code ``0`` is stored as ``.``.
 * Sample id = IID (FID is not stored; see :mod:`gwas.io.plink.tables`).
@@ -39,7 +40,7 @@ import numpy as np
 from gwas.io.plink import bed as bed_io
 from gwas.io.plink import pgen as pgen_io
 from gwas.io.plink.tables import MALE, read_fam, read_psam, read_variant_rows, scan_variants
-from gwas.ingest.sources import SourcePlan, summarise
+from gwas.ingest.sources import REF_FIRST, SourcePlan, summarise
 from gwas.store import stats
 from hubscan.errors import InputError
 from hubscan.files import require_file
@@ -126,6 +127,8 @@ def _read_calls(plan, fi: int, l0: int, l1: int):
     n = len(plan.sample_ids)
     if plan.kind == "bed":
         count = bed_io.read_bed_range(plan.paths[fi], n, l0, l1)
+        if plan.allele_order == REF_FIRST:  # A1 is REF: the A2 count
+            count = np.where(count < 0, count, 2 - count).astype(np.int8)
         codes = np.stack([np.where(count < 0, -1, (count == 2).astype(np.int8)),
                           np.where(count < 0, -1, (count >= 1).astype(np.int8))], axis=2).astype(np.int8)
         return codes, np.zeros(count.shape, dtype=bool), np.full(count.shape, np.nan)
@@ -155,6 +158,8 @@ def convert_plink_range(plan, a: int, b: int) -> dict[str, np.ndarray]:
         rows += read_variant_rows(plan.plink.variant_paths[fi], plan.plink.columns[fi], int(plan.plink.rec_offset[r]),
                                   end - r, int(plan.plink.rec_line[r]))
         r = end
+    if plan.kind == "bed" and plan.allele_order == REF_FIRST:  # A1 (column 5) is REF, A2 ALT
+        rows = [(c, pos, vid, alts[0], [ref]) for c, pos, vid, ref, alts in rows]
     # haploid calls where plink2 reads them so: homozygous or missing, in a haploid context
     for r in range(r0, r1):
         hap = haploid_samples(plan.contig_ids[plan.rec_contig[r]], plan.plink.sex)

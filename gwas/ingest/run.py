@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from gwas.ingest.hail_mt import export_shards, is_matrix_table, remove_export
-from gwas.ingest.sources import SourcePlan, convert_range, plan_inputs
+from gwas.ingest.sources import NAMED, SourcePlan, convert_range, input_kind, plan_inputs, resolve_allele_order
 from gwas.ingest.stream import stream_vcfs, streamable
 from gwas.store.variables import DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK
 from gwas.store.writer import create_store, name_missing_ids, open_group, write_block
@@ -51,15 +51,19 @@ class IngestResult:
     parts_total: int
 
 
-def _config(paths, sample_path, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
+def _config(paths, sample_path, variants_chunk: int, samples_chunk: int, chunks_per_part: int,
+            allele_order: str = NAMED) -> dict:
     files = [{"path": str(Path(p).resolve()), "size": os.path.getsize(p)} for p in paths]
-    return {"inputs": files, "sample_file": sample_path, "variants_chunk": variants_chunk,
-            "samples_chunk": samples_chunk, "chunks_per_part": chunks_per_part}
+    config = {"inputs": files, "sample_file": sample_path, "variants_chunk": variants_chunk,
+              "samples_chunk": samples_chunk, "chunks_per_part": chunks_per_part}
+    if allele_order != NAMED:  # a resumed run must read the alleles the same way
+        config["allele_order"] = allele_order
+    return config
 
 
 def _plan_config(plan: SourcePlan, variants_chunk: int, samples_chunk: int, chunks_per_part: int) -> dict:
     paths = list(plan.paths) + (list(plan.plink.variant_paths) if plan.plink is not None else [])
-    return _config(paths, plan.sample_path, variants_chunk, samples_chunk, chunks_per_part)
+    return _config(paths, plan.sample_path, variants_chunk, samples_chunk, chunks_per_part, plan.allele_order)
 
 
 def part_ranges(n_variants: int, part_size: int) -> list[tuple[str, int, int]]:
@@ -86,7 +90,8 @@ def _create_once(out: Path, plan: SourcePlan, tracker: PartTracker, variants_chu
     if not tracker.is_done("create"):
         create_store(out, plan.sample_ids, plan.contig_ids, plan.contig_lengths, plan.n_variants,
                      plan.with_genotypes, variants_chunk, samples_chunk,
-                     attrs={"source_kind": plan.kind, "source_files": [Path(p).name for p in plan.paths]})
+                     attrs={"source_kind": plan.kind, "source_files": [Path(p).name for p in plan.paths],
+                            "allele_order": plan.allele_order})
         tracker.mark_done("create")
     return 0
 
@@ -113,17 +118,21 @@ def _run_parts_locally(store: str, plan: SourcePlan, tracker_args: tuple, parts,
 
 def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
            samples_chunk: int = DEFAULT_SAMPLES_CHUNK, chunks_per_part: int = 1, spark=None,
-           threads: int | None = None) -> IngestResult:
+           threads: int | None = None, allele_order: str | None = None) -> IngestResult:
     """Convert ``inputs`` (VCF/BCF, BGEN, PLINK .bed or .pgen files with the same samples, or one Hail
     MatrixTable folder) into the store at ``out``. ``threads`` (default: the cores this process may
     use) serve the planning pass and, without Spark, each part's conversion while one more thread
-    writes the part before it; a Spark task uses one thread."""
+    writes the part before it; a Spark task uses one thread. ``allele_order``: ``ref-last`` (default)
+    or ``ref-first``, which listed allele of a BGEN or .bed variant is REF
+    (:func:`gwas.ingest.sources.resolve_allele_order`; recorded in the store's ``allele_order``)."""
     threads = max(1, threads or len(os.sched_getaffinity(0)))
     # absolute paths: Spark tasks run in the executors' working folders, not this one
     out = prepare_output_dir(out).resolve()
     inputs = [str(Path(p).resolve()) for p in inputs]
     sample_file = str(Path(sample_file).resolve()) if sample_file else None
     from_mt = [p for p in inputs if is_matrix_table(p)]
+    if allele_order is not None:  # checked before any work
+        resolve_allele_order("mt" if from_mt else input_kind(inputs[0]), allele_order)
     if from_mt:
         if len(inputs) != 1:
             raise InputError("give one Hail MatrixTable (.mt) alone, not with other genotype files")
@@ -137,7 +146,7 @@ def ingest(inputs, out, sample_file=None, variants_chunk: int = DEFAULT_VARIANTS
         if from_mt:
             remove_export(out)
         return result
-    plan = plan_inputs(inputs, sample_file, threads)
+    plan = plan_inputs(inputs, sample_file, threads, allele_order)
     if plan.n_variants == 0:
         raise InputError(f"{', '.join(plan.paths)}: no variant records to ingest (empty file)")
     tracker_args = (str(out), JOB, _plan_config(plan, variants_chunk, samples_chunk, chunks_per_part))
@@ -186,7 +195,8 @@ def _ingest_stream(inputs, out: Path, variants_chunk: int, samples_chunk: int, c
         return IngestResult(out, info.get("variants", 0), info.get("samples", 0), 0, info.get("parts", 0))
     tracker.init()
     store_args = {"with_genotypes": True, "variants_chunk": variants_chunk, "samples_chunk": samples_chunk,
-                  "attrs": {"source_kind": "vcf", "source_files": [Path(p).name for p in paths]}}
+                  "attrs": {"source_kind": "vcf", "source_files": [Path(p).name for p in paths],
+                            "allele_order": NAMED}}
     n_variants, n_samples, parts_run = stream_vcfs(
         out, paths, part_size, store_args, tracker,
         lambda store, part, block: _store_part(store, tracker_args, part, block, threads), threads)

@@ -24,14 +24,23 @@ import numpy as np
 from gwas.io import inflate
 from gwas.io.bgen import blocks as bgen_blocks
 from gwas.io.bgen import decode as bgen_decode
-from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables
+from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables, ref_last
 from gwas.ingest.scratch import drop as drop_scratch
 from gwas.ingest.scratch import scratch
 from gwas.store import stats
 from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel
 from gwas.store.variables import FIELDS, GENOTYPE_FIELDS, set_variants
-from hubscan.errors import InputError
+from hubscan.errors import ConfigError, InputError
 from hubscan.files import require_file
+
+#: ``allele_order`` values. BGEN lists a variant's alleles without saying which is REF; a ``.bim``
+#: lists A1 (column 5) then A2 (column 6). ``ref-last`` (the default, as REGENIE's, and the order
+#: plink2 ``--export bgen-1.2`` and ``--make-bed`` write): the last allele is REF, the first ALT -
+#: the effect allele; ``ref-first``: the first is REF. VCF/BCF, .pgen and Hail name REF: ``named``.
+REF_FIRST, REF_LAST, NAMED = "ref-first", "ref-last", "named"
+ALLELE_ORDERS = (REF_FIRST, REF_LAST)
+ORDERED_KINDS = ("bgen", "bed")
+
 
 @dataclass
 class SourcePlan:
@@ -52,6 +61,7 @@ class SourcePlan:
     rec_upos: np.ndarray | None = None  # VCF in BGZF: offset of the record's line in the uncompressed stream
     bgzf_blocks: list | None = None  # VCF: per file (block offsets, block starts, length) or None if not BGZF
     text: np.ndarray | None = None  # VCF records' text held in memory (uint8; rec_upos index it), single pass
+    allele_order: str = NAMED  # BGEN and .bed: which listed allele is REF (see ALLELE_ORDERS)
     split_start: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -60,6 +70,19 @@ class SourcePlan:
     @property
     def n_variants(self) -> int:
         return int(self.split_start[-1])
+
+
+def resolve_allele_order(kind: str, allele_order: str | None) -> str:
+    """The allele order of ``kind`` input: ``allele_order`` (default ``ref-last``) for BGEN and .bed,
+    ``named`` for the formats that name REF (ConfigError when one is asked of them)."""
+    if allele_order is not None and allele_order not in ALLELE_ORDERS:
+        raise ConfigError(f"allele order {allele_order!r}: expected one of {', '.join(ALLELE_ORDERS)}")
+    if kind in ORDERED_KINDS:
+        return allele_order or REF_LAST
+    if allele_order is not None:
+        raise ConfigError(f"--{allele_order} applies to BGEN and PLINK .bed input only: {kind} input names its "
+                          "REF allele")
+    return NAMED
 
 
 def input_kind(path: str | os.PathLike) -> str:
@@ -98,9 +121,9 @@ def same_samples(samples: list[str] | None, ids: list[str], path: str, first_pat
     return samples
 
 
-def plan_inputs(paths, sample_path=None, threads: int = 1) -> SourcePlan:
+def plan_inputs(paths, sample_path=None, threads: int = 1, allele_order: str | None = None) -> SourcePlan:
     """Plan the ingestion of one or more files of one kind with the same samples (in order);
-    a bgzipped VCF is inflated on ``threads`` threads."""
+    a bgzipped VCF is inflated on ``threads`` threads. ``allele_order``: see :func:`resolve_allele_order`."""
     paths = [str(require_file(p, "genotype file")) for p in paths]
     if not paths:
         raise InputError("no genotype files given")
@@ -108,12 +131,17 @@ def plan_inputs(paths, sample_path=None, threads: int = 1) -> SourcePlan:
     if len(kinds) != 1:
         raise InputError(f"mixing genotype file types is not supported: {sorted(kinds)}")
     kind = kinds.pop()
+    order = resolve_allele_order(kind, allele_order)
     if kind in ("bed", "pgen"):
         from gwas.ingest.plink import plan_plink
 
-        return plan_plink(paths, kind)
+        plan = plan_plink(paths, kind)
+        plan.allele_order = order
+        return plan
     if kind == "bgen":
-        return _plan_bgen(paths, sample_path)
+        plan = _plan_bgen(paths, sample_path)
+        plan.allele_order = order
+        return plan
     from gwas.ingest.vcf import plan_vcf
 
     return plan_vcf(paths, kind, threads)
@@ -143,8 +171,15 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
     """Records r0..r1-1 into the rows of ``block`` (split variants ``a ..``). Each file's byte range
     is read at once and its block headers walked by a kernel; biallelic layout-2 variants are then
     decompressed, decoded and summarised many per kernel call, any other variant (and one the
-    kernel refuses) through :meth:`BgenFile.read`, which names a fault."""
+    kernel refuses) through :meth:`BgenFile.read`, which names a fault. A ``ref-last`` plan reads
+    every record with its last allele as REF (:func:`gwas.io.bgen.reader.ref_last`)."""
     n, fns, m = len(plan.sample_ids), inflate.functions(), len(block["variant_position"])
+    flip = plan.allele_order == REF_LAST
+
+    def read(bf, i, offset):
+        var = bf.read(i, offset)
+        return ref_last(var) if flip else var
+
     r = r0
     while r < r1:
         fi = int(plan.rec_file[r])
@@ -173,12 +208,14 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
             ids = strings(id_at[fast], id_len[fast])
             refs = strings(heads[fast, bgen_blocks.H_A0], heads[fast, bgen_blocks.H_A0_LEN])
             alts = strings(heads[fast, bgen_blocks.H_A1], heads[fast, bgen_blocks.H_A1_LEN])
+            if flip:
+                refs, alts = alts, refs
             other = np.ones(len(heads), dtype=bool)
             other[fast] = False
             for i in np.flatnonzero(other).tolist():  # multi-allelic, one-allele and layout-1 records
                 h, rr = heads[i].tolist(), r + i
                 vid = strings(id_at[i:i + 1], id_len[i:i + 1])[0]
-                var = bf.read(rr - first, start + h[bgen_blocks.H_START])
+                var = read(bf, rr - first, start + h[bgen_blocks.H_START])
                 for j, (e, f) in enumerate(_bgen_split(var)):
                     v = int(plan.split_start[rr]) + j - a
                     if 0 <= v < m:  # a multi-allelic record may straddle the block's ends
@@ -193,11 +230,11 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
             while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
                 bad = bgen_blocks.biallelic_dosages(buf, at[k:], bf.compression, fns, n, rows[k:],
                                                     block["call_dosage_scaled"], block["variant_allele_frequency"],
-                                                    block["variant_call_rate"], block["variant_info"])
+                                                    block["variant_call_rate"], block["variant_info"], flip)
                 if bad == 0:
                     break
                 k += bad - 1
-                var = bf.read(int(rec[k]) - first, int(plan.rec_locator[rec[k]]))
+                var = read(bf, int(rec[k]) - first, int(plan.rec_locator[rec[k]]))
                 (e, f), = _bgen_split(var)
                 _put_bgen_row(block, int(rows[k]), e, f, var.ploidy)
                 k += 1

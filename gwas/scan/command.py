@@ -41,7 +41,9 @@ def add_arguments(parser, job: str) -> None:
     parser.add_argument("--id-delim", metavar="C",
                         help="the store's sample ids are FID<C>IID (REGENIE's BGEN ids, plink2 --id-delim): "
                              "phenotype, covariate and sample files are matched on FID<C>IID")
-    parser.add_argument("--phenotype-coding", choices=["01", "12"], help="binary coding of text phenotypes (default 01)")
+    parser.add_argument("--phenotype-coding", choices=["auto", "01", "12"],
+                        help="binary coding of text phenotypes: auto (default: a column of 0/1 or of 1/2 is binary, "
+                        "as plink2 and REGENIE files), 01 or 12 only")
     parser.add_argument("--cc12", action="store_const", const="12", dest="phenotype_coding",
                         help="REGENIE spelling of --phenotype-coding 12")
     kinds = parser.add_mutually_exclusive_group()
@@ -143,7 +145,7 @@ def run(args, job: str) -> int:
         other = [n for n, t in zip(inputs.trait_names, inputs.trait_types) if t != args.expect_kind]
         if other:
             raise ConfigError(f"--{'bt' if args.expect_kind == 'binary' else 'qt'}: trait(s) {', '.join(other[:5])} "
-                              f"are not {args.expect_kind} (binary traits are coded 0/1, or 1/2 with --cc12)")
+                              f"are not {args.expect_kind} (binary traits are coded 0/1 or 1/2)")
     log = logging.getLogger(__name__)
     if engine == "spark":
         from hubscan.runtime.spark import spark_for_run

@@ -52,7 +52,7 @@ class ScanConfig:
     covariates: list[str] = field(default_factory=list)
     covariate_names: list[str] | str = "all"
     samples_file: str | None = None          # keep only these sample ids (one per line, or FID IID)
-    phenotype_coding: str = "01"             # binary coding of text phenotype files: 01 or 12
+    phenotype_coding: str = "auto"           # binary coding of text phenotype files: auto (0/1 and 1/2), 01 or 12
     binary_test: str = "firth-fallback"
     firth_threshold: float = 0.05
     firth_p: str = "lrt"                     # Firth p-value: penalized LRT (logistf, Hail) or wald (plink2)
@@ -161,8 +161,8 @@ def validate(raw: dict, where: str = "configuration") -> ScanConfig:
         raise ConfigError(f"{where}: binary_test must be one of {', '.join(BINARY_TESTS)}, got {cfg.binary_test!r}")
     if cfg.firth_p not in ("lrt", "wald"):
         raise ConfigError(f"{where}: firth_p must be lrt or wald, got {cfg.firth_p!r}")
-    if cfg.phenotype_coding not in ("01", "12"):
-        raise ConfigError(f"{where}: phenotype_coding must be '01' or '12', got {cfg.phenotype_coding!r}")
+    if cfg.phenotype_coding not in ("auto", "01", "12"):
+        raise ConfigError(f"{where}: phenotype_coding must be 'auto', '01' or '12', got {cfg.phenotype_coding!r}")
     if isinstance(cfg.traits, str) and cfg.traits != "all":
         cfg.traits = [cfg.traits]
     if isinstance(cfg.covariate_names, str) and cfg.covariate_names != "all":

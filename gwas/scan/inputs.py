@@ -127,7 +127,7 @@ def _catalogue_text_pandas(path: Path) -> dict[str, dict[str, str]]:
             for r in frame.to_dict("records") if isinstance(r["name"], str)}
 
 
-def load_phenotypes(path: str | Path, coding: str = "01",
+def load_phenotypes(path: str | Path, coding: str = "auto",
                     id_delim: str | None = None) -> tuple[TraitMatrix, dict[str, dict], list[Path]]:
     """(matrix, per-trait catalogue rows, files read) from a phenotypes folder, Parquet or text file."""
     p = Path(path)
@@ -443,8 +443,7 @@ def _group_traits(cfg, matrix, values, covariates, cov_names, complete, catalogu
             entry["n_cases"], entry["n_controls"] = int((y == 1).sum()), int((y == 0).sum())
             bad = y[(y != 0) & (y != 1)]
             if len(bad):
-                raise InputError(f"binary trait {name!r} has value {bad[0]:g}: expected 0/1 (or 1/2 with "
-                                 "phenotype_coding: '12')")
+                raise InputError(f"binary trait {name!r} has value {bad[0]:g}: expected 0/1 or 1/2")
             low = min(entry["n_cases"], entry["n_controls"])
             if low < cfg.min_cases:
                 entry.update(status="skipped", reason=f"{low} {'cases' if entry['n_cases'] == low else 'controls'}"

@@ -38,7 +38,9 @@ def add_arguments(parser) -> None:
                         help="covariate file (plink2/REGENIE text or Parquet), joined on IID; repeatable")
     parser.add_argument("--covariate-names", metavar="A,B", help="covariate columns to use (default all)")
     parser.add_argument("--samples", metavar="FILE", help="keep only these sample ids")
-    parser.add_argument("--phenotype-coding", choices=["01", "12"], help="binary coding of text phenotypes (default 01)")
+    parser.add_argument("--phenotype-coding", choices=["auto", "01", "12"],
+                        help="binary coding of text phenotypes: auto (default: a column of 0/1 or of 1/2 is binary), "
+                        "01 or 12 only")
     parser.add_argument("--bt", action="store_true", help="REGENIE --bt: every trait is binary (refused otherwise)")
     parser.add_argument("--min-cases", type=int, help="binary traits with fewer cases or controls are skipped (default 50)")
     parser.add_argument("--min-maf", type=float, help="minimum minor-allele frequency in the store")

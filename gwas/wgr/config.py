@@ -39,7 +39,7 @@ class WgrConfig:
     covariates: list[str] = field(default_factory=list)
     covariate_names: list[str] | str = "all"
     samples_file: str | None = None
-    phenotype_coding: str = "01"
+    phenotype_coding: str = "auto"           # text phenotypes: auto (0/1 and 1/2 columns binary), 01 or 12
     binary: bool = False
     min_cases: int = 50
     min_maf: float | None = None
@@ -127,8 +127,8 @@ def validate(raw: dict, where: str = "configuration") -> WgrConfig:
         if not grid or not all(isinstance(h, (int, float)) and not isinstance(h, bool) and 0 < h < 1 for h in grid):
             raise ConfigError(f"{where}: {key} must be a list of heritabilities in (0, 1), got {grid!r}")
         setattr(cfg, key, [float(h) for h in grid])
-    if cfg.phenotype_coding not in ("01", "12"):
-        raise ConfigError(f"{where}: phenotype_coding must be '01' or '12', got {cfg.phenotype_coding!r}")
+    if cfg.phenotype_coding not in ("auto", "01", "12"):
+        raise ConfigError(f"{where}: phenotype_coding must be 'auto', '01' or '12', got {cfg.phenotype_coding!r}")
     if cfg.min_cases < 1:
         raise ConfigError(f"{where}: min_cases must be at least 1, got {cfg.min_cases}")
     if any(c.isspace() for c in cfg.prefix) or "/" in cfg.prefix or not cfg.prefix:

@@ -86,8 +86,8 @@ def _select_traits(cfg: WgrConfig, inputs) -> tuple[list[int], list[dict]]:
     if cfg.binary:
         quantitative = [inputs.trait_names[t] for t in columns if inputs.trait_types[t] != BINARY]
         if quantitative:
-            raise ConfigError(f"--bt: trait(s) {', '.join(quantitative[:5])} are not binary (0/1, or 1/2 with "
-                              "--phenotype-coding 12)")
+            raise ConfigError(f"--bt: trait(s) {', '.join(quantitative[:5])} are not binary (0/1 or 1/2 "
+                              "columns)")
     # the scans' per-trait entries, without what only a scan decides (its test, per-trait covariates):
     # step 1 uses one covariate basis for every trait, as REGENIE
     info = [{k: v for k, v in e.items() if k not in ("model", "test", "covariates", "covariates_dropped")}

@@ -5,12 +5,18 @@ sample order; binary traits float32 (1 case, 0 control), quantitative float64; N
 trait's analysis (missing, excluded or unlinked). Written in row groups of a few thousand samples
 so memory stays bounded. The schema metadata ``hubscan.trait_types`` records each trait's type.
 
-**Text** (``phenotypes.tsv``/``covariates.tsv``): tab-separated, header ``#FID IID name...``
-(FID = IID, or 0 for plink2 files without FID), ``NA`` for missing, binary traits coded 0/1 (REGENIE; plink2 with ``--1``) or 1/2
-(plink2's default, ``binary_coding="12"``). Reading accepts ``#FID IID``, ``FID IID``, ``#IID`` or
-``IID`` headers, tabs or spaces, and ``NA``/``nan``/empty and ``-9`` (plink2's default missing
-value, unless ``missing_value=None``) as missing; a column whose values are all in the binary coding
-is binary. A matrix written and read back is identical.
+**Text** (``phenotypes.tsv``/``covariates.tsv``): tab-separated, ``NA`` for missing, FID = IID (or
+0 for plink2 files without FID), in one of two flavours that each peer reads without extra flags:
+``plink2`` (the default): header ``#FID IID name...``, binary traits 1/2 (control/case, plink2's
+default coding); ``regenie``: header ``FID IID name...`` (REGENIE refuses ``#FID``), binary traits
+0/1 (REGENIE's default; ``--cc12`` reads 1/2). Reading accepts ``#FID IID``, ``FID IID``, ``#IID``
+or ``IID`` headers, tabs or spaces, and ``NA``/``nan``/empty and ``-9`` (plink2's default missing
+value, unless ``missing_value=None``) as missing. Binary columns: with ``binary_coding="auto"`` (the
+default) a column whose values are all 0/1 is binary coded 0/1 and one whose values are all 1/2 is
+binary coded 1/2 (as plink2 reads it), so both flavours read back without being told (a column of 1s
+alone: controls under a ``#FID``/``#IID`` header, plink2's, else cases); ``"01"`` or
+``"12"`` accept that coding only (a column of the other is quantitative). A matrix written and read
+back is identical.
 """
 
 from __future__ import annotations
@@ -129,7 +135,13 @@ def read_matrix(path: str | Path, traits: list[str] | None = None) -> TraitMatri
     return TraitMatrix(ids, list(names), values, [types.get(n, QUANTITATIVE) for n in names])
 
 
+#: text flavours: (header's first column, binary coding)
+FLAVOURS = {"plink2": ("#FID", "12"), "regenie": ("FID", "01")}
+CODINGS = ("01", "12")
+
+
 def _format(v: float, binary: bool, coding: str) -> str:
+    """One cell as :func:`write_text` writes it (the reference of its vectorised columns)."""
     if np.isnan(v):
         return "NA"
     if binary:
@@ -137,35 +149,73 @@ def _format(v: float, binary: bool, coding: str) -> str:
     return repr(float(v)) if v != int(v) or abs(v) >= 1e15 else str(int(v))
 
 
-def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str = "01", fid: str = "iid") -> None:
-    """Write the plink2/REGENIE layout (atomically).
+def _text_column(col: np.ndarray, binary: bool, coding: str) -> np.ndarray:
+    """A column's cells (object array of str), the bytes of :func:`_format` for every value:
+    ``NA``; binary: the code (0/1 plus 1 for coding 12); otherwise integers below 1e15 as
+    integers, the rest as Python's shortest repr (NumPy's float64 ``str`` is the same string)."""
+    missing = np.isnan(col)
+    if binary:
+        codes = np.where(missing, 0, col + (1 if coding == "12" else 0))
+        labels = {float(v): str(int(v)) for v in np.unique(codes[~missing]).tolist()}
+        out = np.empty(len(col), dtype=object)
+        for v, label in labels.items():
+            out[codes == v] = label
+        out[missing] = "NA"
+        return out
+    with np.errstate(invalid="ignore"):
+        whole = ~missing & (np.abs(col) < 1e15) & (col == np.trunc(col))
+    out = np.empty(len(col), dtype=object)
+    if whole.any():
+        out[whole] = col[whole].astype(np.int64).astype(str).astype(object)
+    real = ~missing & ~whole
+    if real.any():
+        out[real] = [repr(v) for v in col[real].tolist()]
+    out[missing] = "NA"
+    return out
 
-    ``fid="iid"``: FID = IID (hubscan's .fam/.sample convention); ``fid="0"``: FID 0, which is what
-    plink2 matches against a .psam without a FID column.
+
+def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str | None = None, fid: str = "iid",
+               flavour: str = "plink2", block_rows: int = 20_000) -> None:
+    """Write the plink2 or REGENIE layout (atomically; see the module docstring).
+
+    ``flavour``: ``plink2`` (``#FID IID`` header, binary 1/2) or ``regenie`` (``FID IID``, binary
+    0/1); ``binary_coding`` ("01"/"12") overrides the flavour's coding. ``fid="iid"``: FID = IID
+    (hubscan's .fam/.sample convention); ``fid="0"``: FID 0, which is what plink2 matches against a
+    .psam without a FID column. Cells are formatted a column at a time, ``block_rows`` rows at once.
     """
     if fid not in ("iid", "0"):
         raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
-    if binary_coding not in ("01", "12"):
+    if flavour not in FLAVOURS:
+        raise ConfigError(f"text flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
+    first, coding = FLAVOURS[flavour]
+    coding = coding if binary_coding is None else binary_coding
+    if coding not in CODINGS:
         raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
     bad = [n for n in matrix.names if not n or any(ch.isspace() for ch in n)]
     if bad:
         raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
     binary = [t == BINARY for t in matrix.types]
+    ids = np.asarray(matrix.sample_ids, dtype=object).astype(str).astype(object)
     with atomic_file(path) as tmp, open(tmp, "w") as fh:
-        fh.write("#FID\tIID\t" + "\t".join(matrix.names) + "\n")
-        for sid, row in zip(matrix.sample_ids.tolist(), matrix.values):
-            cells = [_format(v, b, binary_coding) for v, b in zip(row.tolist(), binary)]
-            fh.write(f"{sid if fid == 'iid' else '0'}\t{sid}\t" + "\t".join(cells) + "\n")
+        fh.write(f"{first}\tIID\t" + "\t".join(matrix.names) + "\n")
+        for a in range(0, len(ids), block_rows):
+            rows = slice(a, a + block_rows)
+            cells = [ids[rows] if fid == "iid" else np.full(len(ids[rows]), "0", dtype=object), ids[rows]]
+            cells += [_text_column(np.asarray(matrix.values[rows, j], dtype=np.float64), b, coding)
+                      for j, b in enumerate(binary)]
+            table = np.stack(cells, axis=1) if cells else np.empty((0, 0), dtype=object)
+            fh.write("".join("\t".join(r) + "\n" for r in table.tolist()))
 
 
-def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | None = "-9",
+def read_text(path: str | Path, binary_coding: str = "auto", missing_value: str | None = "-9",
               id_delim: str | None = None, skip_columns=()) -> TraitMatrix:
     """Read a plink2/REGENIE phenotype or covariate file; sample ids are the IID column, or with
     ``id_delim`` FID<id_delim>IID (genotype ids written so, as REGENIE's BGEN sample ids are; the file
     must then have a FID column). Columns named in ``skip_columns`` are left out unread (e.g.
-    categorical covariates, read as text elsewhere)."""
-    if binary_coding not in ("01", "12"):
-        raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
+    categorical covariates, read as text elsewhere). ``binary_coding``: ``auto`` (0/1 and 1/2 columns
+    both binary), ``01`` or ``12`` (see the module docstring)."""
+    if binary_coding not in ("auto", *CODINGS):
+        raise ConfigError(f"binary coding must be 'auto', '01' or '12', not {binary_coding!r}")
     path = require_file(path, "phenotype/covariate file")
     lines = path.read_text().splitlines()
     if not lines:
@@ -207,14 +257,17 @@ def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | 
                 raise InputError(f"{path}: line {lineno}: {name} = {cell!r} is not a number or NA") from None
         rows.append(row)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
-    codes = {0.0, 1.0} if binary_coding == "01" else {1.0, 2.0}
+    # auto: a column of 1s alone is all controls in a plink2-style file (header '#FID'/'#IID': the
+    # plink2 flavour's 1/2), all cases otherwise (REGENIE's 0/1)
+    auto = [("01", {0.0, 1.0}), ("12", {1.0, 2.0})]
+    codings = {"01": [auto[0]], "12": [auto[1]]}.get(binary_coding, auto[::-1] if lines[0].startswith("#") else auto)
     types = []
     for j in range(len(names)):
         col = values[:, j]
         observed = set(np.unique(col[~np.isnan(col)]).tolist())
-        is_binary = bool(observed) and observed <= codes
-        types.append(BINARY if is_binary else QUANTITATIVE)
-        if is_binary and binary_coding == "12":
+        coding = next((c for c, codes in codings if observed and observed <= codes), None)
+        types.append(BINARY if coding else QUANTITATIVE)
+        if coding == "12":
             values[:, j] = col - 1.0
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: sample ids (IID) are not unique")

@@ -174,7 +174,7 @@ def job_args(cohort: Path) -> dict[str, list[str]]:
     scan = ["--genotype-store", "store", "--phenotypes", "phen", "--covariate", "phen/covariates.tsv",
             "--genome-build", "GRCh37"]
     return {
-        "ingest": ["cohort/genotypes.bgen", "--sample-file", "cohort/genotypes.sample", "--out", "store",
+        "ingest": ["cohort/genotypes.bgen", "--sample-file", "cohort/genotypes.sample", "--ref-first", "--out", "store",
                    "--variants-chunk", "200", "--samples-chunk", "100"],
         "qc": ["store", "--sex-file", "cohort/genotypes.sample", "--out", "qc", "--pcs", "3"],
         "phenotypes": ["--omop", "cohort/omop", "--omop-patient-id", "person_source_value", "--linkage",

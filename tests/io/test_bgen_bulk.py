@@ -9,7 +9,7 @@ import pytest
 
 from gwas.io import inflate
 from gwas.io.bgen import blocks, decode
-from gwas.io.bgen.reader import BgenFile
+from gwas.io.bgen.reader import BgenFile, ref_last
 from gwas.store import stats
 from gwas.store.variables import encode_dosage
 from hubscan.errors import InputError
@@ -48,8 +48,10 @@ def test_walk_headers_equals_checked_header_reads(shared_data, name):
                                    heads) == k
 
 
+@pytest.mark.parametrize("last", [False, True], ids=["ref-first", "ref-last"])
 @pytest.mark.parametrize("name", FILES)
-def test_biallelic_dosages_equal_per_variant_decode(shared_data, name):
+def test_biallelic_dosages_equal_per_variant_decode(shared_data, name, last):
+    """ref-last: the kernels' mirrored reading against the checked read reordered by ref_last."""
     with BgenFile(shared_data / "bgen" / name) as b:
         buf, heads = _walk(b)
         want, at = [], []
@@ -57,6 +59,7 @@ def test_biallelic_dosages_equal_per_variant_decode(shared_data, name):
             v = b.read(i, int(off))
             if len(v.alleles) != 2:
                 continue
+            v = ref_last(v) if last else v
             e, f = np.empty(b.n_samples), np.empty(b.n_samples)
             decode.biallelic_moments(v.probs, v.ploidy.astype(np.int64), v.phased, e, f)
             ref = stats.variant_stats_reference(e[None], v.ploidy[None].astype(float), f[None], stats.INFO_IMPUTE)
@@ -68,7 +71,7 @@ def test_biallelic_dosages_equal_per_variant_decode(shared_data, name):
     for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
         out = np.zeros((m, b.n_samples), np.uint16)
         af, cr, info = np.full(m, -1.0), np.full(m, -1.0), np.full(m, -1.0)
-        assert fn(buf, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr, info) == 0
+        assert fn(buf, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr, info, last) == 0
         for i, (codes, p, c, inf) in enumerate(want):
             np.testing.assert_array_equal(out[rows[i]], codes)
             assert cr[rows[i]] == c
@@ -127,7 +130,8 @@ def test_file_changed_after_planning_is_reported(shared_data, tmp_path):
         convert_range(plan, 0, plan.n_variants)
 
 
-def test_diploid_8bit_one_pass_equals_general_decode():
+@pytest.mark.parametrize("last", [False, True], ids=["ref-first", "ref-last"])
+def test_diploid_8bit_one_pass_equals_general_decode(last):
     """The one-pass 8-bit all-diploid path against the general block decode, the stats kernel and
     the dosage encoding, bit for bit, over every pair of stored values (those summing past 255 are
     invalid probabilities: negative P(2), clipped codes) with missing samples among them."""
@@ -141,11 +145,11 @@ def test_diploid_8bit_one_pass_equals_general_decode():
     assert decode.biallelic_header(raw, n) == (0, 8, 2, 2)  # the one-pass path's case
     buf = np.concatenate([np.frombuffer(np.uint32(len(raw)).tobytes(), np.uint8), raw])  # uncompressed field
     e, f, z = np.empty(n), np.empty(n), np.empty(n, np.int8)
-    assert decode.biallelic_block(raw, n, e, f, z)
+    assert decode.biallelic_block(raw, n, e, f, z, last)
     want = stats.row_stats(e, f, z, stats.INFO_IMPUTE)
     for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
         out = np.zeros((1, n), np.uint16)
         af, cr, info = np.empty(1), np.empty(1), np.empty(1)
-        assert fn(buf, np.array([0]), 0, inflate.functions(), n, np.array([0]), out, af, cr, info) == 0
+        assert fn(buf, np.array([0]), 0, inflate.functions(), n, np.array([0]), out, af, cr, info, last) == 0
         np.testing.assert_array_equal(out[0], encode_dosage(e))
         assert (af[0], cr[0], info[0]) == want

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gwas.io.bgen import decode
-from gwas.io.bgen.reader import BgenFile, alt_dosages
+from gwas.io.bgen.reader import BgenFile, alt_dosages, genotype_allele_counts, ref_last
 from hubscan.errors import InputError
 
 TEXT = 1e-6
@@ -184,3 +184,42 @@ def test_empty_file(tmp_path):
     (tmp_path / "e.bgen").write_bytes(b"")
     with pytest.raises(InputError, match=r"e\.bgen: empty file"):
         BgenFile(tmp_path / "e.bgen")
+
+
+def _ref_count(v, s):
+    """Expected copies of allele 0 in sample ``s`` of variant ``v`` (NaN when missing)."""
+    k, z = len(v.alleles), int(v.ploidy[s])
+    if v.phased:
+        return sum(v.probs[s, h * k] for h in range(z))
+    counts = genotype_allele_counts(z, k)[:, 0]
+    return float(v.probs[s, :len(counts)] @ counts)
+
+
+@pytest.mark.parametrize("name", ["complex.bgen", "glow-phased.8bits.bgen", "example.16bits.bgen", "example.v11.bgen"])
+def test_ref_last_moves_the_last_allele_first(shared_data, name):
+    """A ref-last read: alleles (last, first, ..., second to last) and each sample's probabilities
+    permuted with them (complex.bgen: multi-allelic, phased and unphased, ploidy 1 to 4, missing).
+    Reference: expected allele counts of the unpermuted read - the new first ALT is the old REF
+    (expected copies of allele 0, summed over genotypes or haplotypes; layout 1's three stored
+    probabilities need not sum to 1), the others are the old ALTs but the last, in order."""
+    with BgenFile(shared_data / "bgen" / name) as b:
+        seen = set()
+        for i, off in enumerate(b.variant_offsets()):
+            v = b.read(i, int(off))
+            w = ref_last(v)
+            k = len(v.alleles)
+            seen.add((k, v.phased))
+            if k < 2:
+                assert w is v
+                continue
+            assert w.alleles == [v.alleles[-1], *v.alleles[:-1]]
+            old, new = alt_dosages(v), alt_dosages(w)
+            ref_count = np.array([_ref_count(v, s) for s in range(len(v.ploidy))])
+            np.testing.assert_allclose(new[:, 0], ref_count, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(new[:, 1:], old[:, :-1], rtol=0, atol=1e-12)
+            assert np.array_equal(np.isnan(w.probs), np.isnan(v.probs)) or v.phased
+            np.testing.assert_allclose(np.nansum(w.probs, 1), np.nansum(v.probs, 1), rtol=0, atol=1e-12)
+            if k == 2:  # a swap: twice is the read itself
+                back = ref_last(w)
+                assert back.alleles == v.alleles and np.array_equal(back.probs, v.probs, equal_nan=True)
+    assert any(k == 2 for k, _ in seen)

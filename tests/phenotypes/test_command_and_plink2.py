@@ -1,7 +1,8 @@
 """`hubscan phenotypes` end to end from its argument parser (run as the CLI runs it), and our
-plink2/REGENIE text files read by the real plink2: the phenotypes and covariates plink2 stores must
-equal ours (exact for binary traits; reals within 5e-6 relative: plink2 prints them with 6
-significant digits, printf %g, so that is the half-unit of its last digit)."""
+plink2/REGENIE text files read by the real plink2 and REGENIE with no coding flag: the phenotypes and
+covariates plink2 stores must equal ours (exact for binary traits, so the same cases and controls;
+reals within 5e-6 relative: plink2 prints them with 6 significant digits, printf %g, so that is the
+half-unit of its last digit), and REGENIE --bt must count the same cases and controls."""
 
 import argparse
 import subprocess
@@ -75,19 +76,55 @@ def test_plink2_reads_our_text_files(cli_run, plink2, tmp_path):
     sub = ours.select([ours.names[j] for j in keep])
     from phenotypes.matrix.io import write_text
 
-    write_text(tmp_path / "pheno.tsv", sub)
+    write_text(tmp_path / "pheno.tsv", sub)  # the plink2 flavour: 1/2, no --1 needed
+    assert (tmp_path / "pheno.tsv").read_text().startswith("#FID\tIID\t")
     _dummy_pfile(plink2, tmp_path, list(ours.sample_ids))
-    subprocess.run([plink2, "--pfile", str(tmp_path / "d"), "--pheno", str(tmp_path / "pheno.tsv"), "--1",
+    subprocess.run([plink2, "--pfile", str(tmp_path / "d"), "--pheno", str(tmp_path / "pheno.tsv"),
                     "--covar", str(folder / "out" / "covariates.tsv"), "--write-covar", "--make-pgen",
                     "--out", str(tmp_path / "d2")], check=True, capture_output=True)
     psam = read_text(tmp_path / "d2.psam", binary_coding="12").align(ours.sample_ids)
     for name in sub.names:
         j = psam.names.index(name)
         np.testing.assert_allclose(psam.values[:, j], sub.column(name), rtol=PLINK2_DIGITS, equal_nan=True, err_msg=name)
-    assert np.nansum(sub.column("phecode_250.2") == 1) > 0
+        if sub.types[sub.names.index(name)] == "binary":  # plink2's cases and controls are ours
+            for v in (0, 1):
+                assert np.sum(psam.values[:, j] == v) == np.sum(sub.column(name) == v) > 0, name
     stored = read_text(tmp_path / "d2.cov", missing_value=None).align(cov.sample_ids)
     for name in cov.names:
         np.testing.assert_allclose(stored.column(name), cov.column(name), rtol=PLINK2_DIGITS, equal_nan=True, err_msg=name)
+
+
+def test_regenie_reads_our_regenie_text(cli_run, plink2, tmp_path):
+    """`--text regenie` (FID IID header, 0/1): REGENIE step 2 --bt reads it with no coding flag and
+    counts the cases and controls we have; the same matrix read back by hubscan is identical."""
+    import re
+
+    from phenotypes.matrix.io import write_text
+    from tests.wgr.regenie_cohort import regenie_binary
+
+    exe = regenie_binary()
+    folder, _ = cli_run
+    ours = read_text(folder / "out" / "phenotypes.tsv")
+    binary = [n for n, t in zip(ours.names, ours.types) if t == "binary"]
+    sizes = {n: min(np.sum(ours.column(n) == 1), np.sum(ours.column(n) == 0)) for n in binary}
+    sub = ours.select(sorted(binary, key=lambda n: -sizes[n])[:2])  # REGENIE ignores traits with few cases
+    assert min(sizes[n] for n in sub.names) >= 10
+    write_text(tmp_path / "pheno.txt", sub, flavour="regenie")
+    assert (tmp_path / "pheno.txt").read_text().startswith("FID\tIID\t")
+    back = read_text(tmp_path / "pheno.txt")
+    assert back.types == sub.types == ["binary", "binary"]
+    np.testing.assert_array_equal(back.values, sub.values)
+    _dummy_pfile(plink2, tmp_path, list(ours.sample_ids))
+    subprocess.run([plink2, "--pfile", str(tmp_path / "d"), "--make-bed", "--out", str(tmp_path / "d")],
+                   check=True, capture_output=True)
+    done = subprocess.run([exe, "--step", "2", "--bed", str(tmp_path / "d"), "--phenoFile", str(tmp_path / "pheno.txt"),
+                           "--bt", "--ignore-pred", "--bsize", "10", "--threads", "1", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout[-3000:]
+    for name in sub.names:
+        found = re.search(rf"'{re.escape(name)}': (\d+) cases and (\d+) controls", done.stdout)
+        assert found, done.stdout[-3000:]
+        assert (int(found[1]), int(found[2])) == (np.sum(sub.column(name) == 1), np.sum(sub.column(name) == 0))
 
 
 def test_engine_choice(monkeypatch):

@@ -6,7 +6,8 @@ names give the same files as hubscan's.
 Data: 400 samples x 900 variants on chromosomes 1-3 (a third rare, for --mac), no missing calls
 (plink2 drops missing calls where hubscan mean-imputes), a quantitative trait with missing values,
 two numeric covariates and a three-level site. plink2 prints 6 significant digits: values agree to
-its printed precision (tests/assoc/test_plink2.py's printed_tolerance)."""
+its printed precision (tests/assoc/test_plink2.py's printed_tolerance). The tested allele: the .bed exported by plink2 as
+BGEN (ref-last, its default, and ref-first) and read with --ref-last (the default) / --ref-first."""
 
 import subprocess
 
@@ -51,13 +52,13 @@ def data(tmp_path_factory, plink2):
     return root
 
 
-def run_plink2(plink2, root, name, *args, source=("--bfile", "d")):
+def run_plink2(plink2, root, name, *args, source=("--bfile", "d"), pheno=None, result="q.glm.linear", glm=()):
     out = root / name
-    done = subprocess.run([plink2, source[0], str(root / source[1]), "--pheno", str(root / "pheno.txt"),
-                           "--glm", "hide-covar", "omit-ref", *args, "--threads", "1", "--out", str(out)],
+    done = subprocess.run([plink2, source[0], str(root / source[1]), "--pheno", str(pheno or root / "pheno.txt"),
+                           "--glm", "hide-covar", "omit-ref", *glm, *args, "--threads", "1", "--out", str(out)],
                           capture_output=True, text=True, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout[-3000:]
-    frame = pd.read_csv(f"{out}.q.glm.linear", sep="\t")
+    frame = pd.read_csv(f"{out}.{result}", sep="\t")
     return frame[frame["TEST"] == "ADD"].reset_index(drop=True)
 
 
@@ -198,3 +199,107 @@ def test_missing_variant_ids_named_as_plink2_does(plink2, tmp_path):
     assert ids == [row[2] for row in pvar] == ["chr2:100:A:G", "rs7", "chr2:300:AT:A", "chr10:50:G:GCC"]
     assert store.variant_field("variant_id_mask").tolist() == [True, False, True, True]
     assert store.select_variants(ids=["chr2:300:AT:A"]).tolist() == [2]
+
+
+def scan_bgen_export(data, plink2, root, export, order):
+    """plink2 --export bgen-1.2 of the .bed (``export``: its extra modifiers) ingested with
+    ``order`` (``[]`` = the default) and scanned with the covariates c1, c2 on chromosome 1."""
+    name = "-".join([*export, *order]).strip("-") or "default"
+    done = subprocess.run([plink2, "--bfile", str(data / "d"), "--chr", "1", "--export", "bgen-1.2", *export,
+                           "id-paste=iid", "--out", str(root / f"x-{name}")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert main(["ingest", str(root / f"x-{name}.bgen"), *order, "--out", str(root / f"s-{name}")]) == 0
+    argv = ["gwas", "--genotype-store", str(root / f"s-{name}"), "--phenotypes", str(data / "pheno.txt"),
+            "--covariate", str(data / "covar.txt"), "--covariate-names", "c1,c2", "--out", str(root / f"h-{name}")]
+    assert main(argv) == 0
+    return open_results(root / f"h-{name}").read(traits=["q"]).sort_values("variant_index").reset_index(drop=True)
+
+
+def test_tested_allele_of_bgen_and_bed_as_plink2(data, plink2, tmp_path):
+    """The same genotypes from the .bed and from BGEN exported by plink2 (ref-last, its default, and
+    ref-first): read in the order they were written (--ref-last, the default; --ref-first), every
+    scan tests A1 and gives plink2 --glm's results on the .bed; read in the other order, the alleles
+    swap and beta changes sign (SE and p unchanged). The store records the order."""
+    from gwas.store.reader import GenotypeStore
+
+    theirs = run_plink2(plink2, data, "p-allele", "--covar", str(data / "covar.txt"), "--covar-name", "c1,c2",
+                        "--chr", "1")
+    assert len(theirs) == M // 3
+    for export, order in [([], []), ([], ["--ref-last"]), (["ref-first"], ["--ref-first"])]:
+        agree(scan_bgen_export(data, plink2, tmp_path, export, order), theirs)
+    swapped = scan_bgen_export(data, plink2, tmp_path, [], ["--ref-first"])
+    assert GenotypeStore(tmp_path / "s-ref-first").root.attrs["allele_order"] == "ref-first"
+    assert GenotypeStore(tmp_path / "s-default").root.attrs["allele_order"] == "ref-last"
+    assert (swapped.alt == theirs["REF"]).all() and (swapped.ref == theirs["ALT"]).all()
+    flipped = theirs.assign(BETA=-theirs["BETA"], A1=theirs["REF"], ALT=theirs["REF"])
+    agree(swapped, flipped)
+    # the .bed itself with --ref-first: A1 becomes REF, A2 the tested allele
+    assert main(["ingest", str(data / "d.bed"), "--ref-first", "--out", str(tmp_path / "bed-first")]) == 0
+    assert main(["gwas", "--genotype-store", str(tmp_path / "bed-first"), "--phenotypes", str(data / "pheno.txt"),
+                 "--covariate", str(data / "covar.txt"), "--covariate-names", "c1,c2", "--chr", "1",
+                 "--out", str(tmp_path / "h-bed-first")]) == 0
+    agree(open_results(tmp_path / "h-bed-first").read(traits=["q"]).sort_values("variant_index")
+          .reset_index(drop=True), flipped)
+
+
+def test_allele_order_refused_where_the_format_names_ref(data, tmp_path, capsys):
+    """VCF, .pgen and Hail name REF: --ref-first/--ref-last there is a usage error (exit 2)."""
+    import pysam
+
+    (tmp_path / "x.vcf").write_text("##fileformat=VCFv4.2\n##contig=<ID=1>\n##FORMAT=<ID=GT,Number=1,Type=String,"
+                                    "Description=\"g\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n"
+                                    "1\t5\t.\tA\tG\t.\t.\t.\tGT\t0/1\n")
+    pysam.tabix_compress(str(tmp_path / "x.vcf"), str(tmp_path / "x.vcf.gz"))
+    for flag in ("--ref-first", "--ref-last"):
+        assert main(["ingest", str(tmp_path / "x.vcf.gz"), flag, "--out", str(tmp_path / "s")]) == 2
+        assert f"{flag} applies to BGEN and PLINK .bed input only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse: the two are exclusive
+        main(["ingest", str(data / "d.bed"), "--ref-first", "--ref-last", "--out", str(tmp_path / "s")])
+    assert stop.value.code == 2
+    assert not (tmp_path / "s" / "_SUCCESS").exists()
+
+
+def test_plink2_flavour_text_read_alike_by_plink2_and_hubscan(data, plink2, tmp_path):
+    """A binary trait written by `hubscan phenotypes --text` (the plink2 flavour: #FID IID, 1/2, NA)
+    is read by plink2 with no coding flag and by `hubscan gwas` with no --phenotype-coding: the same
+    cases and controls (plink2's log, our results.json) and plink2 --glm no-firth's logistic results
+    (hubscan --binary-test wald): n per variant and the OR to plink2's printed precision. (SE and p
+    are not compared here: plink2's logistic fit stops earlier than ours, by up to 3e-5 relative in
+    SE at 400 samples; tests/assoc/test_plink2.py compares them at 2,000.)"""
+    import re
+    import shutil
+
+    from phenotypes.matrix.io import TraitMatrix, write_text
+
+    rng = np.random.default_rng(8)
+    fam = [line.split() for line in (data / "d.fam").read_text().splitlines()]
+    iids = [f[1] for f in fam]
+    subprocess.run([plink2, "--bfile", str(data / "d"), "--snp", "v1", "--export", "A", "--out", str(tmp_path / "g")],
+                   check=True, capture_output=True)  # variant v1's A1 counts, from plink2 itself
+    g1 = np.array([int(ln.split("\t")[-1]) for ln in (tmp_path / "g.raw").read_text().splitlines()[1:]])
+    case = (rng.random(len(iids)) < 1 / (1 + np.exp(-(-0.5 + 0.6 * g1)))).astype(float)
+    case[rng.random(len(iids)) < 0.1] = np.nan
+    write_text(tmp_path / "b.txt", TraitMatrix(np.array(iids, dtype=object), ["b"], case[:, None], ["binary"]))
+    assert (tmp_path / "b.txt").read_text().splitlines()[1].split("\t")[2] in ("1", "2", "NA")
+    for ext in ("bed", "bim"):  # plink2 matches FID and IID: a copy whose FID is the IID, as the file's
+        shutil.copy(data / f"d.{ext}", tmp_path / f"e.{ext}")
+    (tmp_path / "e.fam").write_text("".join(f"{i} {i} 0 0 0 -9\n" for i in iids))
+    theirs = run_plink2(plink2, tmp_path, "p-bin", "--chr", "1", source=("--bfile", "e"), pheno=tmp_path / "b.txt",
+                        result="b.glm.logistic", glm=("no-firth", "allow-no-covars"))
+    log = (tmp_path / "p-bin.log").read_text()
+    cases, controls = (int(x) for x in re.search(r"binary phenotype loaded \((\d+) cases?, (\d+) controls?\)", log).groups())
+    assert cases == np.nansum(case == 1) and controls == np.nansum(case == 0)
+    out = tmp_path / "h-bin"
+    assert main(["gwas", "--genotype-store", str(data / "store"), "--phenotypes", str(tmp_path / "b.txt"),
+                 "--binary-test", "wald", "--min-cases", "10", "--chr", "1", "--threads", "2", "--out", str(out)]) == 0
+    res = open_results(out)
+    row = res.traits.set_index("name").loc["b"]
+    assert (row["type"], row["n_cases"], row["n_controls"]) == ("binary", cases, controls)
+    ours = res.read(traits=["b"]).sort_values("variant_index").reset_index(drop=True)
+    assert ours.variant_id.tolist() == theirs["ID"].tolist() and (ours.alt == theirs["A1"]).all()
+    assert (ours.n.to_numpy() == theirs["OBS_CT"].to_numpy()).all()
+    assert ((ours.n_cases == cases) & (ours.n_controls == controls)).all()
+    ok = (theirs["ERRCODE"] == ".").to_numpy()
+    assert ok.mean() > 0.9
+    odds = theirs.loc[ok, "OR"].to_numpy()
+    assert (np.abs(np.exp(ours.beta[ok].to_numpy()) - odds) <= printed_tolerance(odds)).all()

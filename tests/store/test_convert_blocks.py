@@ -25,9 +25,11 @@ def test_sub_blocks_equal_whole(shared_data, plink2, monkeypatch, tmp_path):
     vcf = shared_data / "1kg" / "1KG_phase3_subset_chr22.vcf.gz"  # has multi-allelic records
     subprocess.run([plink2, "--vcf", str(vcf), "--make-pgen", "--out", str(tmp_path / "p"), "--threads", "1"],
                    check=True, capture_output=True)
-    for paths, sample in (([vcf], None), ([shared_data / "bgen" / "complex.bgen"], None),
-                          ([shared_data / "bgen" / "example.8bits.bgen"], None), ([tmp_path / "p.pgen"], None)):
-        plan = sources.plan_inputs(paths, sample)
+    bgen = shared_data / "bgen"
+    for paths, order in (([vcf], None), ([bgen / "complex.bgen"], "ref-last"), ([bgen / "complex.bgen"], "ref-first"),
+                         ([bgen / "example.8bits.bgen"], "ref-last"), ([bgen / "example.8bits.bgen"], "ref-first"),
+                         ([tmp_path / "p.pgen"], None)):
+        plan = sources.plan_inputs(paths, allele_order=order)
         a, b = 3, plan.n_variants
         monkeypatch.setattr(sources, "SUB_BLOCK_GENOTYPES", 1 << 40)
         whole = sources.convert_range(plan, a, b)

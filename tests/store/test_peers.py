@@ -34,7 +34,8 @@ def test_vcf_matches_hail_and_bgen_round_trips(shared_data, hail, plink2, tmp_pa
     # BGEN written by Hail (8-bit, GP one-hot from the hard call) reads back as the same counts
     gp = hl.or_missing(hl.is_defined(mt.GT), hl.range(3).map(lambda k: hl.float64(mt.GT.n_alt_alleles() == k)))
     hl.export_bgen(mt.annotate_entries(GP=gp), str(tmp_path / "hail"))
-    ingest([tmp_path / "hail.bgen"], tmp_path / "hail-store", tmp_path / "hail.sample", variants_chunk=500)
+    ingest([tmp_path / "hail.bgen"], tmp_path / "hail-store", tmp_path / "hail.sample", variants_chunk=500,
+           allele_order="ref-first")  # Hail's alleles[0] is REF
     hs = GenotypeStore(tmp_path / "hail-store")
     np.testing.assert_array_equal(np.where(np.isnan(d := hs.dosage()), -9, d).astype(int), hail_counts)
     assert list(hs.sample_ids) == list(store.sample_ids)
@@ -43,7 +44,8 @@ def test_vcf_matches_hail_and_bgen_round_trips(shared_data, hail, plink2, tmp_pa
     p = tmp_path / "p"
     subprocess.run([plink2, "--vcf", str(vcf), "--max-alleles", "2", "--export", "bgen-1.2", "ref-first",
                     "--out", str(p), "--threads", "1"], check=True, capture_output=True)
-    ingest([tmp_path / "p.bgen"], tmp_path / "p-store", tmp_path / "p.sample", variants_chunk=500)
+    ingest([tmp_path / "p.bgen"], tmp_path / "p-store", tmp_path / "p.sample", variants_chunk=500,
+           allele_order="ref-first")
     ps = GenotypeStore(tmp_path / "p-store")
     biallelic = np.isin(np.arange(store.n_variants), np.flatnonzero(
         ~store.variants().duplicated(["contig", "position"], keep=False) |

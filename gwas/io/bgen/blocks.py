@@ -97,18 +97,19 @@ def walk_headers(buf, start, n_max, layout, compression, n_samples, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _diploid8_codes(lut):
+def _diploid8_codes(lut, ref_last=False):
     """uint16 (65536,): the store code of an 8-bit unphased diploid sample stored as values (v0, v1),
-    at ``v0 * 256 + v1`` (``lut``: :func:`gwas.io.bgen.decode.probability_table` (8))."""
+    at ``v0 * 256 + v1`` (``lut``: :func:`gwas.io.bgen.decode.probability_table` (8); ``ref_last``
+    as :func:`gwas.io.bgen.decode.diploid_moments`)."""
     table = np.empty(65536, dtype=np.uint16)
     for v0 in range(256):
         for v1 in range(256):
-            table[v0 * 256 + v1] = encode_one(diploid_moments(lut[v0], lut[v1])[0])
+            table[v0 * 256 + v1] = encode_one(diploid_moments(lut[v0], lut[v1], ref_last)[0])
     return table
 
 
 @numba.njit(cache=True, nogil=True)
-def _diploid8_row(data, n_samples, lut, table, codes):
+def _diploid8_row(data, n_samples, lut, table, codes, ref_last=False):
     """A checked (:func:`gwas.io.bgen.decode.biallelic_header`) 8-bit unphased block whose samples
     are all diploid, in one pass: store codes into ``codes`` (from ``table``, :func:`_diploid8_codes`)
     and (allele frequency, call rate, IMPUTE info) with the arithmetic of
@@ -121,7 +122,7 @@ def _diploid8_row(data, n_samples, lut, table, codes):
     sf = 0.0
     for s in range(n_samples):
         v0, v1 = values[2 * s], values[2 * s + 1]
-        e, f = diploid_moments(lut[v0], lut[v1])
+        e, f = diploid_moments(lut[v0], lut[v1], ref_last)
         if data[8 + s] & 0x80:  # missing
             codes[s] = encode_one(np.nan)
             continue
@@ -134,7 +135,8 @@ def _diploid8_row(data, n_samples, lut, table, codes):
 
 
 @numba.njit(cache=True, nogil=True)
-def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_out, af, call_rate, info):
+def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_out, af, call_rate, info,
+                      ref_last=False):
     """Biallelic layout-2 variants whose genotype data fields start at ``buf[data_at[i]]``: each is
     decompressed (``fns``: :func:`gwas.io.inflate.functions`), decoded by
     :func:`gwas.io.bgen.decode.biallelic_block`, summarised by :func:`gwas.store.stats.row_stats`
@@ -142,7 +144,9 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
     ``dosage_out`` (uint16 (m, n_samples)), ``af``, ``call_rate`` and ``info`` - an 8-bit unphased
     all-diploid block (imputed data's usual form) in one pass by :func:`_diploid8_row`, with the same
     result. The fields must lie inside ``buf`` (as :func:`walk_headers` checks). Returns 0, or i + 1
-    for the first variant that cannot be decoded this way (corrupt, or not a biallelic layout-2 block)."""
+    for the first variant that cannot be decoded this way (corrupt, or not a biallelic layout-2 block).
+    ``ref_last``: the second allele is REF, the first ALT (probabilities read mirrored, see
+    :func:`gwas.io.bgen.decode.biallelic_block`)."""
     n_rec = len(rows)
     size = 0
     for i in range(n_rec):
@@ -155,7 +159,7 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
     f = np.empty(n_samples, dtype=np.float64)
     z = np.empty(n_samples, dtype=np.int8)
     lut = probability_table(8)
-    table = _diploid8_codes(lut)
+    table = _diploid8_codes(lut, ref_last)
     base = buf.ctypes.data
     for i in range(n_rec):
         p = data_at[i]
@@ -172,9 +176,9 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
         row = rows[i]
         phased, bits, pmin, pmax = biallelic_header(data, n_samples)
         if bits == 8 and phased == 0 and pmin == 2 and pmax == 2:
-            af[row], call_rate[row], info[row] = _diploid8_row(data, n_samples, lut, table, dosage_out[row])
+            af[row], call_rate[row], info[row] = _diploid8_row(data, n_samples, lut, table, dosage_out[row], ref_last)
             continue
-        if not biallelic_block(data, n_samples, e, f, z):
+        if not biallelic_block(data, n_samples, e, f, z, ref_last):
             return i + 1
         af[row], call_rate[row], info[row] = row_stats(e, f, z, INFO_IMPUTE)
         for s in range(n_samples):

@@ -177,21 +177,28 @@ def probability_table(bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def diploid_moments(p0, p1):
-    """E[g] and E[g^2] of an unphased diploid sample's ALT count from P(0) and P(1) ALT copies (P(2)
-    implied), with the general arithmetic's exact result: total = (0 + p0) + p1, e = ((0 + 0 p0) +
-    1 p1) + 2 p2 = p1 + 2 p2, f = p1 + 4 p2."""
+def diploid_moments(p0, p1, ref_last=False):
+    """E[g] and E[g^2] of an unphased diploid sample's ALT count from the stored P(0) and P(1) copies
+    of the second allele (P(2) implied), with the general arithmetic's exact result: total = (0 + p0)
+    + p1, e = ((0 + 0 p0) + 1 p1) + 2 p2 = p1 + 2 p2, f = p1 + 4 p2. ``ref_last``: the second allele
+    is REF, so the ALT count is 2 - g and the probabilities are read mirrored (p2, p1, p0): e = p1 +
+    2 p0, f = p1 + 4 p0."""
+    if ref_last:
+        return p1 + 2.0 * p0, p1 + 4.0 * p0
     p2 = 1.0 - (p0 + p1)
     return p1 + 2.0 * p2, p1 + 4.0 * p2
 
 
 @numba.njit(cache=True, nogil=True)
-def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
+def biallelic_block(buf, n_samples, dosage, square, ploidy_out, ref_last=False):
     """One biallelic layout-2 variant: its decompressed probability block ``buf`` -> ``dosage`` and
     ``square`` (float64 (n_samples,): E[g] and E[g^2] of the ALT count, NaN when missing) and
     ``ploidy_out`` (int8), with exactly the arithmetic of :func:`decode_layout2` then
     :func:`biallelic_moments`. Returns False, leaving the outputs partly written, when the block is
-    invalid or not biallelic (the caller re-reads it the checked way, which names the fault)."""
+    invalid or not biallelic (the caller re-reads it the checked way, which names the fault).
+    ``ref_last``: the second allele is REF and the first ALT: each sample's probabilities are read
+    mirrored (unphased: P(g) <- P(z - g) for its own ploidy z; phased: each haplotype's two swapped),
+    as :func:`gwas.io.bgen.reader.ref_last` does before :func:`biallelic_moments`."""
     n = n_samples
     phased, bits, _, _ = biallelic_header(buf, n)
     if bits == 0:
@@ -207,7 +214,7 @@ def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
         missing = (buf[8 + s] & 0x80) != 0
         ploidy_out[s] = z
         if bits == 8 and z == 2 and not phased:  # the common case
-            e, f = diploid_moments(lut[values[bitpos >> 3]], lut[values[(bitpos >> 3) + 1]])
+            e, f = diploid_moments(lut[values[bitpos >> 3]], lut[values[(bitpos >> 3) + 1]], ref_last)
             bitpos += 16
             dosage[s] = np.nan if missing else e
             square[s] = np.nan if missing else f
@@ -233,7 +240,7 @@ def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
             continue
         if phased:
             for h in range(z):
-                p = 1.0 - (0.0 + tmp[h])
+                p = tmp[h] if ref_last else 1.0 - (0.0 + tmp[h])
                 e += p
                 var += p * (1.0 - p)
             dosage[s] = e
@@ -243,8 +250,9 @@ def biallelic_block(buf, n_samples, dosage, square, ploidy_out):
                 total += tmp[h]
             tmp[z] = 1.0 - total
             for g in range(z + 1):
-                e += g * tmp[g]
-                f += g * g * tmp[g]
+                t = tmp[z - g] if ref_last else tmp[g]
+                e += g * t
+                f += g * g * t
             dosage[s] = e
             square[s] = f
     return True

@@ -6,10 +6,12 @@ Spec: https://www.well.ox.ac.uk/~gav/bgen_format/spec/latest.html (all integers 
   else ``sample_0 .. sample_{N-1}``), lists the byte offset of every variant block (from the
   ``.bgi`` index when present and consistent with the file, else by walking the block headers),
   and decodes variants from any offset, so a Spark task can convert one byte range.
-* :meth:`BgenFile.read` returns a :class:`BgenVariant`: identifiers, alleles (the first is the
-  reference allele; BGEN ``ref-first`` convention), per-sample ploidy, missingness, phasing and the
+* :meth:`BgenFile.read` returns a :class:`BgenVariant`: identifiers, alleles in the file's order
+  (read as ``ref-first``: the first is REF), per-sample ploidy, missingness, phasing and the
   probabilities (``probs`` (N, width) float64, NaN beyond a sample's count and for missing samples;
-  unphased genotypes in colex order, phased: K probabilities per haplotype).
+  unphased genotypes in colex order, phased: K probabilities per haplotype). :func:`ref_last`
+  reorders a variant read from a ``ref-last`` file (REGENIE's default and plink2 ``--export
+  bgen-1.2``'s: the last allele is REF) so that REF comes first.
 
 Every structural problem (truncated block, bad decompressed length, a ploidy or allele count the
 header contradicts) raises :class:`hubscan.errors.InputError` naming the file, the variant number
@@ -375,6 +377,30 @@ class BgenFile:
         offsets = self.variant_offsets()
         for i in range(start, stop):
             yield self.read(i, int(offsets[i]))
+
+
+def ref_last(v: BgenVariant) -> BgenVariant:
+    """``v`` read from a ``ref-last`` file: its last allele (REF) moved first, the others after it
+    in their order (biallelic: the two swapped), and its probabilities permuted to match - unphased:
+    each sample's genotypes for its own ploidy (a haploid sample's two, a diploid's three reversed
+    when biallelic), phased: each haplotype's K. A one-allele variant is returned as it is."""
+    k = len(v.alleles)
+    if k < 2:
+        return v
+    perm = np.array([k - 1, *range(k - 1)])  # new allele j is old allele perm[j]
+    probs = np.full_like(v.probs, np.nan)
+    if v.phased:
+        h = np.arange(v.probs.shape[1] // k)[:, None] * k
+        probs[:] = v.probs[:, (h + perm[None, :]).ravel()]
+    else:
+        for z in np.unique(v.ploidy).tolist():
+            old = genotype_allele_counts(z, k)
+            row = {tuple(c): r for r, c in enumerate(old.tolist())}
+            src = np.array([row[tuple(c)] for c in old[:, np.argsort(perm)].tolist()], dtype=np.int64)
+            take = np.flatnonzero(v.ploidy == z)
+            probs[np.ix_(take, np.arange(len(src)))] = v.probs[np.ix_(take, src)]
+    return BgenVariant(v.index, v.offset, v.next_offset, v.variant_id, v.rsid, v.chrom, v.position,
+                       [v.alleles[j] for j in perm], v.ploidy, v.missing, v.phased, v.bits, probs)
 
 
 def alt_dosages(v: BgenVariant) -> np.ndarray:
