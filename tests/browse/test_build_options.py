@@ -12,6 +12,7 @@ import pytest
 
 from gwas.browse.build import BrowseOptions, build_site
 from hubscan.cli import main
+from tests.browse.chunks import site_chunks
 from tests.browse.conftest import hubscan
 
 
@@ -41,12 +42,12 @@ def test_release_without_parquet_is_read_from_regenie_text(cohort, tmp_path, sit
     build_site(rel, tmp_path / "site")
     # the same rows, values at the text's 6 significant digits
     full = {}
-    for path in (site / "data" / "variants").rglob("*.json"):
-        for v in json.loads(path.read_text())["variants"]:
+    for _, chunk in site_chunks(site):
+        for v in chunk["variants"]:
             full[v["id"]] = v
     n = 0
-    for path in (tmp_path / "site" / "data" / "variants").rglob("*.json"):
-        for v in json.loads(path.read_text())["variants"]:
+    for _, chunk in site_chunks(tmp_path / "site"):
+        for v in chunk["variants"]:
             w = full[v["id"]]
             assert v["t"] == w["t"] and v["rsid"] == w["rsid"] and v["n"] == w["n"]
             for key in ("p", "b", "s", "f"):

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tests.browse.chunks import site_chunks
 from tests.browse.conftest import hubscan
 from tests.publish.cohort import HIT_BINARY, HIT_QUANT
 
@@ -42,8 +43,9 @@ def data(site, release):
 
 
 def _chunks(site):
-    for path in sorted((site / "data" / "variants").rglob("*.json")):
-        yield path, json.loads(path.read_text())
+    files = sorted((site / "data" / "variants").rglob("*"))
+    assert files and all(p.is_dir() or p.name.endswith(".bin.gz") for p in files)
+    yield from site_chunks(site)
 
 
 def test_every_released_row_once_with_its_values(site, data):

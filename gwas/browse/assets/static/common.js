@@ -25,7 +25,9 @@ const H = (() => {
     return `${m.toFixed(2)}e${e}`;
   }
   const fmt = (x, digits = 4) => (x === null || x === undefined || !isFinite(x)) ? "NA" : Number(Number(x).toPrecision(digits)).toString();
-  const fmtInt = (x) => (x === null || x === undefined) ? "NA" : Number(x).toLocaleString("en-US");
+  /* a chunk value as the page uses it: null when the release has none (NaN in the file) */
+  const finite = (x) => (Number.isFinite(x) ? x : null);
+  const fmtInt = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "NA" : Number(x).toLocaleString("en-US");
 
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
@@ -102,8 +104,43 @@ const H = (() => {
     if (!c) return null;
     const k = Math.floor(pos / s.options.chunk_bp);
     const index = await json("data/chunks.json");
-    if (!(index[c.dir] || []).includes(k)) return null;
-    return json(`data/variants/${c.dir}/${k}.json`);
+    if (!(index[c.dir] || []).some(([a, b]) => k >= a && k <= b)) return null;
+    const path = `data/variants/${c.dir}/${k}.bin.gz`;
+    if (!cache.has(path)) cache.set(path, bytes(path).then(decodeChunk));
+    return cache.get(path);
+  }
+  /* a file's bytes, gunzipped here (DecompressionStream) unless the server already did
+     (some servers send .gz files with Content-Encoding: gzip) */
+  async function bytes(path) {
+    const r = await fetch(path);
+    if (!r.ok) throw new Error(`${path}: ${r.status}`);
+    const raw = new Uint8Array(await r.arrayBuffer());
+    if (raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.buffer;
+    return new Response(new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  }
+  /* a variant chunk (format: gwas/browse/phewas.py): {chrom, chunk, variants: [{id, rsid, pos, ref,
+     alt, t, p, b, s, f, n}]}, t/p/b/s/f/n views of the file's columns (NaN = not released) */
+  function decodeChunk(buf) {
+    const dv = new DataView(buf);
+    if (new TextDecoder().decode(new Uint8Array(buf, 0, 4)) !== "HSV1") throw new Error("not a variant chunk");
+    const h = dv.getUint32(4, true);
+    const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, h)));
+    const R = head.rows, V = head.pos.length;
+    let off = 8 + h;
+    const col = {};
+    for (const k of ["p", "b", "s", "f", "n"]) {
+      const m = head.const.includes(k) ? V : R;   // "const": one value per variant
+      col[k] = new Float64Array(buf, off, m); off += 8 * m;
+    }
+    if (!head.every_trait) col.t = new Int32Array(buf, off, R);
+    const variants = head.pos.map((pos, i) => {
+      const a = head.start[i], z = i + 1 < V ? head.start[i + 1] : R;
+      const v = { id: `${head.chrom}:${pos}:${head.ref[i]}:${head.alt[i]}`, rsid: head.rsid[i], pos, ref: head.ref[i], alt: head.alt[i] };
+      for (const k of ["p", "b", "s", "f", "n"]) v[k] = head.const.includes(k) ? new Float64Array(z - a).fill(col[k][i]) : col[k].subarray(a, z);
+      v.t = head.every_trait ? Int32Array.from({ length: z - a }, (_, j) => j) : col.t.subarray(a, z);
+      return v;
+    });
+    return { chrom: head.chrom, chunk: head.chunk, variants };
   }
   /* parse "chrom:pos:ref:alt" (also with _ or - separators, optional chr). */
   function parseVariant(text) {
@@ -196,6 +233,6 @@ const H = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", initSearch);
-  return { json, params, site, traits, fmtP, fmt, fmtInt, el, svg, showTip, hideTip, esc, categoryColour,
+  return { json, params, site, traits, fmtP, fmt, fmtInt, finite, el, svg, showTip, hideTip, esc, categoryColour,
            yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, parseVariant, fail, ready, table };
 })();

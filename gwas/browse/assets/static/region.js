@@ -21,7 +21,7 @@
       if (!ch) continue;
       for (const v of ch.variants) {
         const k = v.t.indexOf(t.i);
-        if (k >= 0 && v.pos >= start && v.pos <= end) points.push({ id: v.id, rsid: v.rsid, pos: v.pos, p: v.p[k], b: v.b[k] });
+        if (k >= 0 && v.pos >= start && v.pos <= end) points.push({ id: v.id, rsid: v.rsid, pos: v.pos, p: H.finite(v.p[k]), b: H.finite(v.b[k]) });
       }
     }
     const { el } = H;
