@@ -8,11 +8,11 @@ Site layout (appears whole or not at all: written to a temporary sibling, rename
     data/traits.json             released traits: names, categories, protected counts, λGC, peaks
     data/tophits.json            peaks of every trait, most significant first
     data/traits/<stem>.json      Manhattan (points + bins), QQ, peaks and top rows of one trait
-    data/variants/<chrom>/<chunk>.bin.gz  every released (variant, trait) row of a chunk_bp window:
-                                 gzip of a JSON header (variants) + float64/int32 columns, the
-                                 release's values bit for bit (format: gwas.browse.phewas)
-    data/chunks.json             the chunk numbers that exist, per chromosome folder, as
-                                 [first, last] runs
+    data/variants/<chrom>/<pos>.bin.gz  every released (variant, trait) row of consecutive
+                                 variants from position <pos> (about chunk_rows rows; whole
+                                 variants): gzip of a JSON header (variants) + float64/int32
+                                 columns, the release's values bit for bit (gwas.browse.phewas)
+    data/variants/<chrom>/index.json  the chromosome's chunk start positions, ascending
     data/rsid/<prefix>.json      rsid -> chrom:pos:ref:alt, by the rsid's first two digits
     data/ld/<chrom>/<chunk>.json, data/ldchunks.json   r² pairs (only with an LD reference)
     downloads/<stem>.top.tsv     a trait's top rows (as released); the release's own files
@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gwas.browse.phewas import Spill, finite_list, runs, safe_name, write_chunks
+from gwas.browse.phewas import Spill, finite_list, safe_name, write_chunks
 from gwas.browse.release import Release, open_release
 from gwas.browse.summaries import lambda_gc, manhattan_bins, peaks, qq_points
 from hubscan.errors import ConfigError, InputError, OutputError
@@ -68,6 +68,7 @@ class BrowseOptions:
     peak_p: float = 1e-6
     peak_window: int = 500_000
     top_rows: int = 200
+    chunk_rows: int = 100_000
     chunk_bp: int = 100_000
     spill_bp: int = 10_000_000
     phecode_info: str | None = None
@@ -75,8 +76,8 @@ class BrowseOptions:
     ld: str | None = None
 
     def __post_init__(self):
-        if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0:
-            raise ConfigError("points, bin width and top rows must be >= 1, peak window >= 0")
+        if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0 or self.chunk_rows < 1:
+            raise ConfigError("points, bin width, top rows and chunk rows must be >= 1, peak window >= 0")
         if not 0 < self.peak_p <= 1:
             raise ConfigError(f"peak p-value must be in (0, 1], got {self.peak_p}")
         if self.chunk_bp < 1 or self.spill_bp < self.chunk_bp or self.spill_bp % self.chunk_bp:
@@ -290,6 +291,16 @@ def _downloads(rel: Release, t: dict, tmp: Path, top: list[dict], options: Brows
     return out
 
 
+def list_ahead(items):
+    """(item, next item or None) pairs of an iterator, reading one ahead."""
+    it = iter(items)
+    current = next(it, None)
+    while current is not None:
+        following = next(it, None)
+        yield current, following
+        current = following
+
+
 def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions, n_traits: int) -> tuple[int, int]:
     names = {v: k for k, v in chroms.items()}
     rsid_dir = tmp / ".spill" / "rsid"
@@ -304,12 +315,17 @@ def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions, n_t
         f.write(f"{rsid}\t{vid}\n")
 
     variants, index = 0, {}
-    for c, _, table in spill.buckets():
-        v, written = write_chunks(tmp, names[c], table, options.chunk_bp, n_traits, add_rsid)
+    carry = None      # the chromosome's last rows, not yet a full chunk
+    buckets = list_ahead(spill.buckets())
+    for (c, _, table), following in buckets:
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        last = following is None or following[0] != c
+        v, written, carry = write_chunks(tmp, names[c], table, options.chunk_rows, n_traits, add_rsid, last)
         variants += v
         index.setdefault(safe_name(names[c]), []).extend(written)
-    (tmp / "data" / "chunks.json").write_text(json.dumps({c: runs(ks) for c, ks in index.items()},
-                                                         separators=(",", ":")))
+    for c, starts in index.items():
+        (tmp / "data" / "variants" / c / "index.json").write_text(json.dumps(starts, separators=(",", ":")))
     chunks = sum(len(v) for v in index.values())
     for key, f in handles.items():
         f.close()

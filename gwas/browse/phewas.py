@@ -57,24 +57,13 @@ def finite_list(values: np.ndarray, integer: bool = False) -> list:
     return [conv(x) if good else None for x, good in zip(v.tolist(), ok.tolist())]
 
 
-def chunk_path(chrom: str, chunk: int) -> str:
+def chunk_path(chrom: str, first_pos: int) -> str:
     """Site-relative path of a chunk (chromosome names made file-safe)."""
-    return f"data/variants/{safe_name(chrom)}/{chunk}.bin.gz"
+    return f"data/variants/{safe_name(chrom)}/{first_pos}.bin.gz"
 
 
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", str(text))
-
-
-def runs(numbers: list[int]) -> list[list[int]]:
-    """Sorted distinct integers as [first, last] runs: [1, 2, 3, 7] -> [[1, 3], [7, 7]]."""
-    out: list[list[int]] = []
-    for k in sorted(numbers):
-        if out and k == out[-1][1] + 1:
-            out[-1][1] = k
-        else:
-            out.append([k, k])
-    return out
 
 
 class Spill:
@@ -182,43 +171,59 @@ def decode_chunk(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, cols
 
 
-def write_chunks(site: Path, chrom: str, table: pa.Table, chunk_bp: int, n_traits: int, rsids) -> tuple[int, list[int]]:
-    """Write the site chunks of one bucket; ``rsids(rsid, variant id)`` is called once per variant
-    with an rsid. Returns (variants, chunk numbers written)."""
+def write_chunks(site: Path, chrom: str, table: pa.Table, chunk_rows: int, n_traits: int, rsids,
+                 last: bool = True) -> tuple[int, list[int], pa.Table | None]:
+    """Write the chunks of ``table`` (rows of one chromosome, any order): consecutive variants
+    until a chunk holds ``chunk_rows`` rows or more. Unless ``last``, the rows after the last full
+    chunk are returned to be written with the chromosome's next rows (so chunks do not depend on
+    the spill buckets). ``rsids(rsid, variant id)`` is called once per variant written with an
+    rsid. Returns (variants written, chunk start positions written, rows carried or None)."""
     table = table.sort_by([("pos", "ascending"), ("ref", "ascending"), ("alt", "ascending"), ("t", "ascending")])
     pos = table.column("pos").to_numpy()
     new = _changes(table.column("pos")) | _changes(table.column("ref")) | _changes(table.column("alt"))
     starts = np.flatnonzero(new)
-    variant_of_row = np.cumsum(new) - 1
-    vid = table.column("vid")
+    # chunks end where a position ends (a position's variants share a chunk: the page finds a
+    # variant's chunk from its position alone)
+    at = np.r_[np.flatnonzero(_changes(table.column("pos"))), len(pos)]
+    row_cuts = [0]
+    while row_cuts[-1] < len(pos):
+        k = int(np.searchsorted(at, row_cuts[-1] + chunk_rows))
+        row_cuts.append(int(at[min(k, len(at) - 1)]))
+    carry = None
+    if not last and len(row_cuts) > 1 and len(pos) - row_cuts[-2] < chunk_rows:
+        carry = table.slice(row_cuts[-2])
+        row_cuts.pop()
+    if len(row_cuts) < 2:
+        return 0, [], carry
+    rows = row_cuts[-1]
+    starts = starts[starts < rows]
+    cuts = np.searchsorted(starts, row_cuts).tolist()
+    variant_of_row = np.cumsum(new[:rows]) - 1
+    vid = table.column("vid").slice(0, rows)
     is_rs = pc.match_substring_regex(vid, r"^rs[0-9]+$").to_numpy(zero_copy_only=False)
     rs_rows = np.flatnonzero(is_rs)
     rs_variants, first = np.unique(variant_of_row[rs_rows], return_index=True)
-    rsid_row = np.full(len(starts), -1, np.int64)
-    rsid_row[rs_variants] = rs_rows[first]
     ref = table.column("ref").take(pa.array(starts)).to_pylist()
     alt = table.column("alt").take(pa.array(starts)).to_pylist()
     rsid = [""] * len(starts)
     if len(rs_variants):
-        for v, r in zip(rs_variants.tolist(), vid.take(pa.array(rsid_row[rs_variants])).to_pylist()):
+        for v, r in zip(rs_variants.tolist(), vid.take(pa.array(rs_rows[first])).to_pylist()):
             rsid[v] = r
-    cols = {k: table.column(k).to_numpy() for k in (*FLOATS, "t")}
+    cols = {k: table.column(k).slice(0, rows).to_numpy() for k in (*FLOATS, "t")}
     vpos = pos[starts]
-    chunk_of = vpos // chunk_bp
     folder = site / "data" / "variants" / safe_name(chrom)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    cuts = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
-    bounds = np.r_[starts, len(pos)]
-    for a, z in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+    bounds = np.r_[starts, rows]
+    for a, z in zip(cuts[:-1], cuts[1:]):
         r0, r1 = int(bounds[a]), int(bounds[z])
         for v in range(a, z):
             if rsid[v]:
                 rsids(rsid[v], f"{chrom}:{int(vpos[v])}:{ref[v]}:{alt[v]}")
-        chunk = int(chunk_of[a])
-        header = {"chrom": chrom, "chunk": chunk, "pos": vpos[a:z].tolist(), "ref": ref[a:z], "alt": alt[a:z],
+        first_pos = int(vpos[a])
+        header = {"chrom": chrom, "chunk": first_pos, "pos": vpos[a:z].tolist(), "ref": ref[a:z], "alt": alt[a:z],
                   "rsid": rsid[a:z], "start": (starts[a:z] - r0).tolist()}
         data = encode_chunk(header, {k: c[r0:r1] for k, c in cols.items()}, n_traits)
-        (folder / f"{chunk}.bin.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
-        written.append(chunk)
-    return len(starts), written
+        (folder / f"{first_pos}.bin.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+        written.append(first_pos)
+    return len(starts), written, carry

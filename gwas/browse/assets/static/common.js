@@ -97,17 +97,26 @@ const H = (() => {
     const bare = (x) => String(x).replace(/^chr/i, "").toUpperCase();
     return s.chromosomes.find((c) => c.chrom === name) || s.chromosomes.find((c) => bare(c.chrom) === bare(name));
   }
-  /* the variant data file of (chrom, pos), null when the release has no variant there (the
-     chunk index lists the files that exist, so no request fails) */
-  async function chunkOf(s, chrom, pos) {
+  /* the chunks (variant data files) of a chromosome holding positions lo..hi: the chromosome's
+     index lists each chunk's first position, so no request fails */
+  async function chunksIn(s, chrom, lo, hi) {
     const c = findChrom(s, chrom);
-    if (!c) return null;
-    const k = Math.floor(pos / s.options.chunk_bp);
-    const index = await json("data/chunks.json");
-    if (!(index[c.dir] || []).some(([a, b]) => k >= a && k <= b)) return null;
-    const path = `data/variants/${c.dir}/${k}.bin.gz`;
-    if (!cache.has(path)) cache.set(path, bytes(path).then(decodeChunk));
-    return cache.get(path);
+    if (!c) return [];
+    const starts = await json(`data/variants/${c.dir}/index.json`);
+    let a = 0, b = starts.length;               // a = number of chunks starting at or before lo
+    while (a < b) { const m = (a + b) >> 1; if (starts[m] <= lo) a = m + 1; else b = m; }
+    const out = [];
+    for (let k = Math.max(a - 1, 0); k < starts.length && starts[k] <= hi; k++) {
+      const path = `data/variants/${c.dir}/${starts[k]}.bin.gz`;
+      if (!cache.has(path)) cache.set(path, bytes(path).then(decodeChunk));
+      out.push(cache.get(path));
+    }
+    return Promise.all(out);
+  }
+  /* the chunk that would hold (chrom, pos), null when none could */
+  async function chunkOf(s, chrom, pos) {
+    const found = await chunksIn(s, chrom, pos, pos);
+    return found.length ? found[0] : null;
   }
   /* a file's bytes, gunzipped here (DecompressionStream) unless the server already did
      (some servers send .gz files with Content-Encoding: gzip) */
@@ -234,5 +243,5 @@ const H = (() => {
 
   document.addEventListener("DOMContentLoaded", initSearch);
   return { json, params, site, traits, fmtP, fmt, fmtInt, finite, el, svg, showTip, hideTip, esc, categoryColour,
-           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, parseVariant, fail, ready, table };
+           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, chunksIn, parseVariant, fail, ready, table };
 })();
