@@ -243,5 +243,5 @@ const H = (() => {
 
   document.addEventListener("DOMContentLoaded", initSearch);
   return { json, params, site, traits, fmtP, fmt, fmtInt, finite, el, svg, showTip, hideTip, esc, categoryColour,
-           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, chunksIn, parseVariant, fail, ready, table };
+           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, chunksIn, decodeChunk, parseVariant, fail, ready, table };
 })();
