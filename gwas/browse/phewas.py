@@ -45,6 +45,8 @@ FLOATS = ("p", "b", "s", "f", "n")
 SCHEMA = pa.schema([("t", pa.int32())] + [f for f in COLUMNS if f.name != "chrom"])
 #: gzip level of chunk files: 6 (zlib's default) is ~3x slower than 1 for a few % smaller files
 GZIP_LEVEL = 1
+#: rows held back before the spill writes them (one write per bucket then): ~70 bytes a row
+PENDING_ROWS = 1_000_000
 
 
 def finite_list(values: np.ndarray, integer: bool = False) -> list:
@@ -74,6 +76,8 @@ class Spill:
         self.writers: dict[tuple[int, int], pa.ipc.RecordBatchStreamWriter] = {}
         self.options = pa.ipc.IpcWriteOptions(compression="lz4")
         self.rows = 0
+        self.pending: dict[tuple[int, int], list[pa.RecordBatch]] = {}
+        self.pending_rows = 0
 
     def add(self, trait: int, chrom_idx: np.ndarray, batch: pa.RecordBatch) -> None:
         """Spill a :data:`gwas.browse.release.COLUMNS` batch of trait ``trait`` (``chrom_idx``: its
@@ -94,15 +98,25 @@ class Spill:
             whole = whole.take(pa.array(order))
         for s, e in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
             k = (int(ks[s] >> 32), int(ks[s] & 0xFFFFFFFF))
+            self.pending.setdefault(k, []).append(whole.slice(s, e - s))
+        self.rows += len(pos)
+        self.pending_rows += len(pos)
+        if self.pending_rows >= PENDING_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the slices held back: one record batch per bucket (few, larger writes)."""
+        for k, parts in self.pending.items():
             w = self.writers.get(k)
             if w is None:
                 w = self.writers[k] = pa.ipc.new_stream(str(self.folder / f"{k[0]}-{k[1]}.arrow"), SCHEMA,
                                                         options=self.options)
-            w.write_batch(whole.slice(s, e - s))
-        self.rows += len(pos)
+            w.write_batch(pa.concat_batches(parts) if len(parts) > 1 else parts[0])
+        self.pending, self.pending_rows = {}, 0
 
     def buckets(self):
         """(chrom index, bucket, Arrow table) per bucket in genome order; each file removed once read."""
+        self.flush()
         for w in self.writers.values():
             w.close()
         for k in sorted(self.writers):
