@@ -173,18 +173,23 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--work", type=Path, default=Path("bench/results/browse"))
     ap.add_argument("--keep", action="store_true", help="keep the simulated release and the site")
+    ap.add_argument("--reuse", action="store_true", help="reuse the release a --keep run left (same size)")
     ap.add_argument("--pheweb", help="path of a `pheweb` executable to compare `pheweb process` with")
     args = ap.parse_args()
     import shutil
 
     work = args.work / f"{args.traits}x{args.variants}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    t0 = time.perf_counter()
-    simulate_release(work / "release", args.traits, args.variants)
-    print(f"simulated release: {args.traits} traits x {args.variants:,} variants in {time.perf_counter() - t0:.0f} s "
-          f"(load {load():.1f} on {os.cpu_count()} cores)", flush=True)
+    if args.reuse and (work / "release" / "publish.json").is_file():
+        shutil.rmtree(work / "site", ignore_errors=True)
+        print(f"release of {args.traits} traits x {args.variants:,} variants reused from {work / 'release'}")
+    else:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        t0 = time.perf_counter()
+        simulate_release(work / "release", args.traits, args.variants)
+        print(f"simulated release: {args.traits} traits x {args.variants:,} variants in "
+              f"{time.perf_counter() - t0:.0f} s (load {load():.1f} on {os.cpu_count()} cores)", flush=True)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     m = run_measured([sys.executable, "-m", "hubscan.cli", "--log-level", "WARNING", "browse", str(work / "release"),
                       "--out", str(work / "site"), "--no-release-files"], env=env)
