@@ -21,7 +21,8 @@ Site layout (appears whole or not at all: written to a temporary sibling, rename
 Numbers are the release's (float64: exact in the binary chunks, shortest round-trip text in
 JSON); derived ones are λGC, QQ expectations and rounded bin levels. Each trait's file is read
 once. Memory is bounded by one trait's (chromosome, position, -log10 p) arrays (20 bytes a row)
-and one spill bucket (traits x variants in spill_bp, see :mod:`gwas.browse.phewas`).
+one spill bucket (traits x variants in spill_bp, see :mod:`gwas.browse.phewas`) and the
+spill's held-back rows (a million, ~70 MB).
 """
 
 from __future__ import annotations
