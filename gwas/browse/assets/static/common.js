@@ -142,13 +142,21 @@ const H = (() => {
       col[k] = new Float64Array(buf, off, m); off += 8 * m;
     }
     if (!head.every_trait) col.t = new Int32Array(buf, off, R);
-    const variants = head.pos.map((pos, i) => {
-      const a = head.start[i], z = i + 1 < V ? head.start[i + 1] : R;
-      const v = { id: `${head.chrom}:${pos}:${head.ref[i]}:${head.alt[i]}`, rsid: head.rsid[i], pos, ref: head.ref[i], alt: head.alt[i] };
-      for (const k of ["p", "b", "s", "f", "n"]) v[k] = head.const.includes(k) ? new Float64Array(z - a).fill(col[k][i]) : col[k].subarray(a, z);
-      v.t = head.every_trait ? Int32Array.from({ length: z - a }, (_, j) => j) : col.t.subarray(a, z);
-      return v;
-    });
+    /* a variant's columns are made when first read (a chunk of few traits holds thousands of
+       variants; a page reads one, or one trait's value of each) */
+    const proto = {};
+    const lazy = (k, make) => Object.defineProperty(proto, k, { get() {
+      const value = make(this);
+      Object.defineProperty(this, k, { value });
+      return value;
+    } });
+    for (const k of ["p", "b", "s", "f", "n"]) {
+      lazy(k, head.const.includes(k) ? (v) => new Float64Array(v.z - v.a).fill(col[k][v.i]) : (v) => col[k].subarray(v.a, v.z));
+    }
+    lazy("t", head.every_trait ? (v) => Int32Array.from({ length: v.z - v.a }, (_, j) => j) : (v) => col.t.subarray(v.a, v.z));
+    const variants = head.pos.map((pos, i) => Object.assign(Object.create(proto), {
+      id: `${head.chrom}:${pos}:${head.ref[i]}:${head.alt[i]}`, rsid: head.rsid[i], pos, ref: head.ref[i], alt: head.alt[i],
+      i, a: head.start[i], z: i + 1 < V ? head.start[i + 1] : R }));
     return { chrom: head.chrom, chunk: head.chunk, variants };
   }
   /* parse "chrom:pos:ref:alt" (also with _ or - separators, optional chr). */
