@@ -3,8 +3,8 @@
 variant page loaded in Debian's headless Chromium (time to first render: navigation start to the
 page drawn with its data, ``body[data-rendered-ms]``; a fresh browser context per load, so no cache).
 
-The issue's size is 1,000 traits x 1,000,000 variants (1e9 released rows: ~30 GB of Parquet to
-simulate, ~40 GB of build spill, ~17 GB of site); on a shared 2-core machine run it reduced in both
+The issue's size is 1,000 traits x 1,000,000 variants (1e9 released rows: ~53 GB of Parquet to
+simulate, ~30 GB of build spill, ~18 GB of site); on a shared 2-core machine run it reduced in both
 directions to show how time, memory and size grow, e.g.
 
     python bench/browse.py --traits 100 --variants 100000     # 1e7 rows
