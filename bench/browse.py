@@ -3,11 +3,17 @@
 variant page loaded in Debian's headless Chromium (time to first render: navigation start to the
 page drawn with its data, ``body[data-rendered-ms]``; a fresh browser context per load, so no cache).
 
-The issue's size is 1,000 traits x 1,000,000 variants (1e9 released rows, ~30 GB of Parquet to
-simulate); on a shared 2-core machine run it reduced in both directions, e.g.
+The issue's size is 1,000 traits x 1,000,000 variants (1e9 released rows: ~53 GB of Parquet to
+simulate, ~30 GB of build spill, ~18 GB of site); on a shared 2-core machine run it reduced in both
+directions to show how time, memory and size grow, e.g.
 
-    python bench/browse.py --traits 1000 --variants 10000     # many traits: PheWAS files
-    python bench/browse.py --traits 10 --variants 1000000     # many variants: Manhattan binning
+    python bench/browse.py --traits 100 --variants 100000     # 1e7 rows
+    python bench/browse.py --traits 1000 --variants 100000    # 1e8 rows: many traits (PheWAS chunks)
+    python bench/browse.py --traits 100 --variants 1000000    # 1e8 rows: many variants (Manhattan)
+
+Printed per run: build wall/CPU/peak RSS (whole process tree), CPU microseconds and site bytes per
+released row, and the machine's load average (the machine is shared: CPU seconds are the fairer
+figure).
 
 The release is written in ``hubscan publish``'s layout (publish.json + parquet/<trait>.parquet):
 null -log10 p = -log10 U, two planted peaks per trait, beta = z * se with se from the allele
@@ -166,26 +172,38 @@ def main() -> int:
     ap.add_argument("--variants", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--work", type=Path, default=Path("bench/results/browse"))
+    ap.add_argument("--keep", action="store_true", help="keep the simulated release and the site")
+    ap.add_argument("--reuse", action="store_true", help="reuse the release a --keep run left (same size)")
     ap.add_argument("--pheweb", help="path of a `pheweb` executable to compare `pheweb process` with")
     args = ap.parse_args()
     import shutil
 
     work = args.work / f"{args.traits}x{args.variants}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    t0 = time.perf_counter()
-    simulate_release(work / "release", args.traits, args.variants)
-    print(f"simulated release: {args.traits} traits x {args.variants:,} variants in {time.perf_counter() - t0:.0f} s "
-          f"(load {load():.1f} on {os.cpu_count()} cores)", flush=True)
+    if args.reuse and (work / "release" / "publish.json").is_file():
+        shutil.rmtree(work / "site", ignore_errors=True)
+        print(f"release of {args.traits} traits x {args.variants:,} variants reused from {work / 'release'}")
+    else:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        t0 = time.perf_counter()
+        simulate_release(work / "release", args.traits, args.variants)
+        print(f"simulated release: {args.traits} traits x {args.variants:,} variants in "
+              f"{time.perf_counter() - t0:.0f} s (load {load():.1f} on {os.cpu_count()} cores)", flush=True)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     m = run_measured([sys.executable, "-m", "hubscan.cli", "--log-level", "WARNING", "browse", str(work / "release"),
                       "--out", str(work / "site"), "--no-release-files"], env=env)
     files = [p for p in (work / "site").rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     rows = args.traits * args.variants
-    print(f"hubscan browse: {m.wall:.1f} s wall, {m.cpu:.1f} s CPU, peak RSS {m.peak_mib:.0f} MiB; "
-          f"{rows / m.wall:,.0f} rows/s; site {size / 2**20:.0f} MiB in {len(files):,} files", flush=True)
+    if m.stdout.count("variant files") != 1:
+        raise SystemExit(f"hubscan browse failed:\n{m.stderr[-3000:]}")
+    chunks = [p for p in files if p.name.endswith(".bin.gz")]
+    chunk_size = sum(p.stat().st_size for p in chunks)
+    print(f"hubscan browse: {m.wall:.1f} s wall, {m.cpu:.1f} s CPU ({1e6 * m.cpu / rows:.2f} us/row), peak RSS "
+          f"{m.peak_mib:.0f} MiB; site {size / 2**20:.0f} MiB in {len(files):,} files ({size / rows:.1f} bytes/row; "
+          f"variant chunks {chunk_size / 2**20:.0f} MiB in {len(chunks):,} files, largest "
+          f"{max((p.stat().st_size for p in chunks), default=0) / 2**20:.2f} MiB); load {load():.1f}", flush=True)
     hits = json.loads((work / "site" / "data" / "tophits.json").read_text())
     traits = json.loads((work / "site" / "data" / "traits.json").read_text())
     from urllib.parse import quote
@@ -201,7 +219,8 @@ def main() -> int:
         print(f"pheweb process (steps above): {pw['wall']:.1f} s wall, {pw['cpu']:.1f} s CPU, peak RSS "
               f"{pw['peak']:.0f} MiB; hubscan browse / pheweb wall = {m.wall / pw['wall']:.2f}, "
               f"CPU = {m.cpu / pw['cpu']:.2f}")
-    (work / "release").exists() and shutil.rmtree(work / "release")
+    if not args.keep:
+        shutil.rmtree(work)
     return 0
 
 

@@ -8,16 +8,21 @@ Site layout (appears whole or not at all: written to a temporary sibling, rename
     data/traits.json             released traits: names, categories, protected counts, λGC, peaks
     data/tophits.json            peaks of every trait, most significant first
     data/traits/<stem>.json      Manhattan (points + bins), QQ, peaks and top rows of one trait
-    data/variants/<chrom>/<chunk>.json   every released (variant, trait) row of a window
-    data/chunks.json             the chunk numbers that exist, per chromosome folder
+    data/variants/<chrom>/<pos>.bin.gz  every released (variant, trait) row of consecutive
+                                 variants from position <pos> (about chunk_rows rows; whole
+                                 variants): gzip of a JSON header (variants) + float64/int32
+                                 columns, the release's values bit for bit (gwas.browse.phewas)
+    data/variants/<chrom>/index.json  the chromosome's chunk start positions, ascending
     data/rsid/<prefix>.json      rsid -> chrom:pos:ref:alt, by the rsid's first two digits
     data/ld/<chrom>/<chunk>.json, data/ldchunks.json   r² pairs (only with an LD reference)
     downloads/<stem>.top.tsv     a trait's top rows (as released); the release's own files
                                  under downloads/release/ (hard links when possible)
 
-Numbers are the release's (float64 round trip); derived ones are λGC, QQ expectations and
-rounded bin levels. Memory is bounded by one trait's (chromosome, position, -log10 p) arrays
-and one spill bucket (see :mod:`gwas.browse.phewas`).
+Numbers are the release's (float64: exact in the binary chunks, shortest round-trip text in
+JSON); derived ones are λGC, QQ expectations and rounded bin levels. Each trait's file is read
+once. Memory is bounded by one trait's (chromosome, position, -log10 p) arrays (20 bytes a row)
+one spill bucket (traits x variants in spill_bp, see :mod:`gwas.browse.phewas`) and the
+spill's held-back rows (a million, ~70 MB).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gwas.browse.phewas import Spill, finite_list, safe_name, write_chunks
 from gwas.browse.release import Release, open_release
@@ -62,6 +69,7 @@ class BrowseOptions:
     peak_p: float = 1e-6
     peak_window: int = 500_000
     top_rows: int = 200
+    chunk_rows: int = 100_000
     chunk_bp: int = 100_000
     spill_bp: int = 10_000_000
     phecode_info: str | None = None
@@ -69,8 +77,8 @@ class BrowseOptions:
     ld: str | None = None
 
     def __post_init__(self):
-        if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0:
-            raise ConfigError("points, bin width and top rows must be >= 1, peak window >= 0")
+        if self.points < 1 or self.bin_bp < 1 or self.top_rows < 1 or self.peak_window < 0 or self.chunk_rows < 1:
+            raise ConfigError("points, bin width, top rows and chunk rows must be >= 1, peak window >= 0")
         if not 0 < self.peak_p <= 1:
             raise ConfigError(f"peak p-value must be in (0, 1], got {self.peak_p}")
         if self.chunk_bp < 1 or self.spill_bp < self.chunk_bp or self.spill_bp % self.chunk_bp:
@@ -175,7 +183,7 @@ def _build(rel: Release, tmp: Path, options: BrowseOptions, categories: dict) ->
     hits.sort(key=lambda h: (-h["p"], h["trait"], h["id"]))
     (tmp / "data" / "tophits.json").write_text(json.dumps(hits, separators=(",", ":")))
     (tmp / "data" / "traits.json").write_text(json.dumps(traits, separators=(",", ":")))
-    variants, chunks = _variants(tmp, spill, chroms, options)
+    variants, chunks = _variants(tmp, spill, chroms, options, len(traits))
     shutil.rmtree(tmp / ".spill")
     if options.ld:
         from gwas.browse.ld import write_ld
@@ -206,27 +214,38 @@ def _asset(name: str) -> Path:
 
 def _trait(rel: Release, t: dict, ti: int, tmp: Path, options: BrowseOptions, spill: Spill, chroms: dict,
            chrom_max: dict) -> dict:
-    """Stream one trait: spill its rows, keep (chromosome index, position, -log10 p), then summarise
-    and re-read only the rows shown as points."""
-    cidx, pos, nlp = [], [], []
-    for rows in rel.rows(t):
-        codes = np.empty(len(rows), np.int32)
-        for name in np.unique(rows.chrom).tolist():
-            k = chroms.setdefault(str(name), len(chroms))
-            mask = rows.chrom == name
-            codes[mask] = k
-            chrom_max[str(name)] = max(chrom_max.get(str(name), 0), int(rows.position[mask].max()))
-        spill.add(ti, codes, rows)
+    """Stream one trait once: spill its rows, keep (chromosome index, position, -log10 p) and the
+    few rows that can be shown as points or peaks (each batch's ``points`` most significant and
+    every row at the peak threshold: the trait's points and peaks are among them), then summarise."""
+    cidx, pos, nlp, kept, kept_rows = [], [], [], [], []
+    threshold = -np.log10(options.peak_p)
+    start = 0
+    for batch in rel.batches(t):
+        chrom = batch.column("chrom")
+        names = pc.unique(chrom)
+        for name in names.to_pylist():
+            chroms.setdefault(str(name), len(chroms))
+        lookup = np.array([chroms[str(x)] for x in names.to_pylist()], np.int32)
+        codes = lookup[pc.index_in(chrom, value_set=names).to_numpy()]
+        p = batch.column("pos").to_numpy()
+        for k, name in enumerate(names.to_pylist()):
+            chrom_max[str(name)] = max(chrom_max.get(str(name), 0), int(p[codes == lookup[k]].max()))
+        spill.add(ti, codes, batch)
+        v = batch.column("p").to_numpy()
         cidx.append(codes)
-        pos.append(rows.position)
-        nlp.append(rows.nlp)
+        pos.append(p)
+        nlp.append(v)
+        rank = np.lexsort((np.arange(len(v)), -v))[:options.points]
+        keep = np.union1d(rank, np.flatnonzero(v >= threshold))
+        kept.append(batch.take(pa.array(keep)))
+        kept_rows.append(keep + start)
+        start += len(v)
     cidx = np.concatenate(cidx) if cidx else np.zeros(0, np.int32)
     pos = np.concatenate(pos) if pos else np.zeros(0, np.int64)
     nlp = np.concatenate(nlp) if nlp else np.zeros(0)
     man = manhattan_bins(cidx, pos, nlp, options.points, options.bin_bp)
     peak_rows = peaks(cidx, pos, nlp, options.peak_p, options.peak_window)
-    wanted = np.union1d(man.points, peak_rows)
-    details = _rows_at(rel, t, wanted)
+    details = _details(kept, np.concatenate(kept_rows) if kept_rows else np.zeros(0, np.int64))
     names = {v: k for k, v in chroms.items()}
     point = lambda i: {"id": details[i]["id"], "rsid": details[i]["rsid"], "chrom": names[int(cidx[i])],  # noqa: E731
                        "c": int(cidx[i]), "pos": int(pos[i]), "p": float(nlp[i]), "b": details[i]["b"],
@@ -238,19 +257,17 @@ def _trait(rel: Release, t: dict, ti: int, tmp: Path, options: BrowseOptions, sp
     return out
 
 
-def _rows_at(rel: Release, t: dict, wanted: np.ndarray) -> dict[int, dict]:
-    """Details of the rows at positions ``wanted`` (row numbers in file order), by a second read."""
-    out, start = {}, 0
-    for rows in rel.rows(t):
-        lo, hi = np.searchsorted(wanted, [start, start + len(rows)])
-        for i in wanted[lo:hi].tolist():
-            j = i - start
-            vid = rows.variant_id[j]
-            rsid = vid if re.match(r"^rs[0-9]+$", vid or "") else ""
-            out[i] = {"id": f"{rows.chrom[j]}:{int(rows.position[j])}:{rows.ref[j]}:{rows.alt[j]}", "rsid": rsid,
-                      "b": finite_list(rows.beta[j:j + 1])[0], "s": finite_list(rows.se[j:j + 1])[0],
-                      "f": finite_list(rows.af[j:j + 1])[0], "n": finite_list(rows.n[j:j + 1], integer=True)[0]}
-        start += len(rows)
+def _details(kept: list, rows: np.ndarray) -> dict[int, dict]:
+    """Row number (file order) -> id, rsid and values of the rows kept while streaming."""
+    out = {}
+    if not kept:
+        return out
+    table = pa.Table.from_batches(kept).to_pydict()
+    for k, i in enumerate(rows.tolist()):
+        vid = table["vid"][k]
+        out[i] = {"id": f"{table['chrom'][k]}:{table['pos'][k]}:{table['ref'][k]}:{table['alt'][k]}",
+                  "rsid": vid if re.match(r"^rs[0-9]+$", vid) else "",
+                  **{key: finite_list(np.array([table[key][k]]), integer=key == "n")[0] for key in ("b", "s", "f", "n")}}
     return out
 
 
@@ -275,7 +292,17 @@ def _downloads(rel: Release, t: dict, tmp: Path, top: list[dict], options: Brows
     return out
 
 
-def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions) -> tuple[int, int]:
+def list_ahead(items):
+    """(item, next item or None) pairs of an iterator, reading one ahead."""
+    it = iter(items)
+    current = next(it, None)
+    while current is not None:
+        following = next(it, None)
+        yield current, following
+        current = following
+
+
+def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions, n_traits: int) -> tuple[int, int]:
     names = {v: k for k, v in chroms.items()}
     rsid_dir = tmp / ".spill" / "rsid"
     rsid_dir.mkdir()
@@ -289,11 +316,17 @@ def _variants(tmp: Path, spill: Spill, chroms: dict, options: BrowseOptions) -> 
         f.write(f"{rsid}\t{vid}\n")
 
     variants, index = 0, {}
-    for c, _, table in spill.buckets():
-        v, written = write_chunks(tmp, names[c], table, options.chunk_bp, add_rsid)
+    carry = None      # the chromosome's last rows, not yet a full chunk
+    buckets = list_ahead(spill.buckets())
+    for (c, _, table), following in buckets:
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        last = following is None or following[0] != c
+        v, written, carry = write_chunks(tmp, names[c], table, options.chunk_rows, n_traits, add_rsid, last)
         variants += v
         index.setdefault(safe_name(names[c]), []).extend(written)
-    (tmp / "data" / "chunks.json").write_text(json.dumps(index, separators=(",", ":")))
+    for c, starts in index.items():
+        (tmp / "data" / "variants" / c / "index.json").write_text(json.dumps(starts, separators=(",", ":")))
     chunks = sum(len(v) for v in index.values())
     for key, f in handles.items():
         f.close()

@@ -28,8 +28,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--peak-p", type=float, default=d.peak_p, help=f"top-hit p-value (default {d.peak_p:g})")
     parser.add_argument("--peak-window", type=int, default=d.peak_window, metavar="BP",
                         help=f"one top hit per this many bp each side (default {d.peak_window})")
+    parser.add_argument("--chunk-rows", type=int, default=d.chunk_rows, metavar="N",
+                        help=f"(variant, trait) rows per variant data file, whole variants (default {d.chunk_rows})")
     parser.add_argument("--chunk-bp", type=int, default=d.chunk_bp, metavar="BP",
-                        help=f"variant data files cover this many bp (default {d.chunk_bp})")
+                        help=f"LD data files cover this many bp; region pages show at most 60 times it "
+                             f"(default {d.chunk_bp})")
     parser.add_argument("--spill-bp", type=int, default=d.spill_bp, metavar="BP",
                         help=f"build bucket width, a multiple of --chunk-bp; memory grows with it (default {d.spill_bp})")
     parser.add_argument("--no-release-files", action="store_true",
@@ -40,7 +43,7 @@ def run(args) -> int:
     from gwas.browse.build import BrowseOptions, build_site
 
     options = BrowseOptions(points=args.points, peak_p=args.peak_p, peak_window=args.peak_window,
-                            chunk_bp=args.chunk_bp, spill_bp=args.spill_bp, phecode_info=args.phecode_info,
+                            chunk_rows=args.chunk_rows, chunk_bp=args.chunk_bp, spill_bp=args.spill_bp, phecode_info=args.phecode_info,
                             copy_release=not args.no_release_files, ld=args.ld)
     result = build_site(args.release, args.out, options)
     print(f"{result.out}: {result.traits} traits, {result.variants} variants, {result.rows} rows, "

@@ -5,10 +5,12 @@ their protected counts, the genome build, λGC), and each published trait's rows
 ``parquet/<stem>.parquet`` (typed, exact -log10 p below 1e-308) or, when the release has no
 Parquet, ``regenie/<stem>.regenie.gz`` (text as released). Never the results store.
 
-Rows come as :class:`Rows` batches (bounded memory: a trait is never read whole here). The effect
-allele is ``alt`` (the release's effect allele); ``beta`` is per copy of it (log-odds for binary
-traits). ``af`` is the effect allele frequency as released, ``n`` the protected sample count (NaN
-when suppressed). ``variant_id`` is the release's id ('' when it gave none).
+Rows come as Arrow record batches of :data:`COLUMNS` (bounded memory: a trait is never read whole
+here, and no row becomes a Python object): ``chrom``, ``pos`` (1-based), ``vid`` (the release's
+variant id, '' when it gave none), ``ref`` (other allele), ``alt`` (the effect allele), ``p``
+(-log10 p), ``b`` (beta per copy of ``alt``, log-odds for binary traits), ``s`` (its standard error),
+``f`` (effect allele frequency), ``n`` (protected sample count, NaN when suppressed); floats are the
+release's float64 values.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hubscan.errors import InputError
 
@@ -27,23 +31,10 @@ PUBLISH_FORMAT = "hubscan-publication"
 BATCH_ROWS = 200_000
 
 
-@dataclass
-class Rows:
-    """A batch of one trait's released rows (arrays of equal length)."""
-
-    chrom: np.ndarray        # str (object)
-    position: np.ndarray     # int64, 1-based
-    variant_id: np.ndarray   # str (object), '' when none
-    ref: np.ndarray          # str (object), other allele
-    alt: np.ndarray          # str (object), effect allele
-    nlp: np.ndarray          # float64, -log10 p
-    beta: np.ndarray         # float64
-    se: np.ndarray           # float64
-    af: np.ndarray           # float64, effect allele frequency
-    n: np.ndarray            # float64, protected count, NaN suppressed
-
-    def __len__(self) -> int:
-        return len(self.position)
+#: the columns of every batch :meth:`Release.batches` yields (Arrow types)
+COLUMNS = pa.schema([("chrom", pa.string()), ("pos", pa.int64()), ("vid", pa.string()), ("ref", pa.string()),
+                     ("alt", pa.string()), ("p", pa.float64()), ("b", pa.float64()), ("s", pa.float64()),
+                     ("f", pa.float64()), ("n", pa.float64())])
 
 
 @dataclass
@@ -83,7 +74,7 @@ class Release:
         """The trait's released files (paths relative to the release) a user may download."""
         return [f for f in trait.get("files", []) if (self.path / f).is_file()]
 
-    def rows(self, trait: dict, batch_rows: int = BATCH_ROWS) -> Iterator[Rows]:
+    def batches(self, trait: dict, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         path = self.data_file(trait)
         try:
             if path.suffix == ".parquet":
@@ -118,33 +109,30 @@ def open_release(path) -> Release:
     return Release(path, summary)
 
 
-def _floats(column) -> np.ndarray:
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+def _batch(chrom, pos, vid, ref, alt, p, b, s, f, n) -> pa.RecordBatch:
+    """A :data:`COLUMNS` batch; ``vid`` null or '.' becomes ''."""
+    vid = pc.fill_null(pc.if_else(pc.equal(vid, "."), "", vid), "")
+    arrays = [pc.cast(chrom, pa.string()), pc.cast(pos, pa.int64()), pc.cast(vid, pa.string()),
+              pc.cast(ref, pa.string()), pc.cast(alt, pa.string())]
+    arrays += [pc.fill_null(pc.cast(x, pa.float64()), float("nan")) for x in (p, b, s, f, n)]
+    return pa.record_batch(arrays, schema=COLUMNS)
 
 
-def _parquet_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
+def _parquet_rows(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     import pyarrow.parquet as pq
 
-    columns = ["chromosome", "base_pair_location", "variant_id", "effect_allele", "other_allele",
+    columns = ["chromosome", "base_pair_location", "variant_id", "other_allele", "effect_allele",
                "neg_log10_p_value", "beta", "standard_error", "effect_allele_frequency", "n"]
     f = pq.ParquetFile(path)
     missing = [c for c in columns if c not in f.schema_arrow.names]
     if missing:
         raise InputError(f"{path}: lacks column(s) {', '.join(missing)}")
     for batch in f.iter_batches(batch_size=batch_rows, columns=columns):
-        c = dict(zip(columns, batch.columns))
-        ids = c["variant_id"].to_numpy(zero_copy_only=False).astype(object)
-        ids[(ids == ".") | (ids == None)] = ""  # noqa: E711
-        n = c["n"].to_numpy(zero_copy_only=False)
-        yield Rows(chrom=c["chromosome"].to_numpy(zero_copy_only=False).astype(object),
-                   position=np.asarray(c["base_pair_location"].to_numpy(zero_copy_only=False), np.int64),
-                   variant_id=ids, ref=c["other_allele"].to_numpy(zero_copy_only=False).astype(object),
-                   alt=c["effect_allele"].to_numpy(zero_copy_only=False).astype(object),
-                   nlp=_floats(c["neg_log10_p_value"]), beta=_floats(c["beta"]), se=_floats(c["standard_error"]),
-                   af=_floats(c["effect_allele_frequency"]), n=np.asarray(n, dtype=np.float64))
+        c = dict(zip(batch.schema.names, batch.columns))
+        yield _batch(*(c[k] for k in columns))
 
 
-def _regenie_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
+def _regenie_rows(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     """REGENIE-style text: ``CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ INFO N TEST BETA SE CHISQ LOG10P
     EXTRA``; CHROM in plink's numeric codes (X 23, Y 24, MT 26, named back here); ALLELE1 is the
     effect allele; ``NA`` missing; ID is ``chrom:pos:ref:alt`` when the release had no id."""
@@ -165,8 +153,7 @@ def _regenie_rows(path: Path, batch_rows: int) -> Iterator[Rows]:
             ref, alt = frame["ALLELE0"].to_numpy(object), frame["ALLELE1"].to_numpy(object)
             ids = frame["ID"].to_numpy(object).copy()
             made = np.array([i == f"{c}:{p}:{r}:{a}" for i, c, p, r, a in zip(ids, chrom, pos, ref, alt)], bool)
-            ids[made | (ids == ".")] = ""
-            yield Rows(chrom=chrom, position=pos, variant_id=ids, ref=ref, alt=alt,
-                       nlp=frame["LOG10P"].to_numpy(np.float64), beta=frame["BETA"].to_numpy(np.float64),
-                       se=frame["SE"].to_numpy(np.float64), af=frame["A1FREQ"].to_numpy(np.float64),
-                       n=frame["N"].to_numpy(np.float64))
+            ids[made] = ""
+            yield _batch(pa.array(chrom, pa.string()), pa.array(pos), pa.array(ids, pa.string()),
+                         pa.array(ref, pa.string()), pa.array(alt, pa.string()),
+                         *(pa.array(frame[k].to_numpy(np.float64)) for k in ("LOG10P", "BETA", "SE", "A1FREQ", "N")))

@@ -63,7 +63,14 @@ def qq_points(nlp: np.ndarray, exact: int = 200) -> list[list[float]]:
     obs = np.sort(nlp)[::-1]
     exp = -np.log10((np.arange(1, n + 1) - 0.5) / n)
     head = [[round(float(e), 3), float(o)] for e, o in zip(exp[:exact], obs[:exact])]
-    tail = np.unique(np.round(np.stack([exp[exact:], obs[exact:]], axis=1), 2), axis=0)[::-1]
+    tail = np.round(np.stack([exp[exact:], obs[exact:]], axis=1), 2)
+    if np.isfinite(tail).all():
+        # both columns descend, so the distinct pairs are the ones that differ from the pair before
+        # (the same pairs, in the same order, as np.unique(..., axis=0)[::-1], without its sort)
+        keep = np.r_[True, (tail[1:] != tail[:-1]).any(axis=1)] if len(tail) else np.zeros(0, bool)
+        tail = tail[keep]
+    else:
+        tail = np.unique(tail, axis=0)[::-1]
     return head + tail.tolist()
 
 

@@ -12,7 +12,9 @@ import pytest
 
 from gwas.browse.build import BrowseOptions, build_site
 from hubscan.cli import main
+from tests.browse.chunks import site_chunks
 from tests.browse.conftest import hubscan
+from tests.browse.test_site_data import _chunks
 
 
 def _tree(folder):
@@ -34,6 +36,26 @@ def test_small_buckets_give_the_same_site_and_reruns_the_same_bytes(site, releas
     _same(site, tmp_path / "small")
 
 
+def test_small_chunks_hold_the_same_rows_whatever_the_buckets(site, release, tmp_path):
+    # ~40 rows a chunk: many chunks per chromosome, rows carried from one spill bucket to the next
+    build_site(release, tmp_path / "a", BrowseOptions(chunk_rows=40))
+    build_site(release, tmp_path / "b", BrowseOptions(chunk_rows=40, spill_bp=100_000))
+    _same(tmp_path / "a", tmp_path / "b")
+    whole = {(v["id"], t, v["p"][k], v["b"][k]) for _, c in site_chunks(site) for v in c["variants"]
+             for k, t in enumerate(v["t"])}
+    small = list(_chunks(tmp_path / "a"))
+    per_chrom = [sum(p.parent == folder for p, _ in small) for folder in {p.parent for p, _ in small}]
+    assert len(small) > len(list(site_chunks(site))) and max(per_chrom) >= 3
+    rows = [(v["id"], t, v["p"][k], v["b"][k]) for _, c in small for v in c["variants"] for k, t in enumerate(v["t"])]
+    assert len(rows) == len(set(rows)) and set(rows) == whole
+    for path, c in small:
+        if c["chunk"] == max(json.loads((path.parent / "index.json").read_text())):
+            continue                            # a chromosome's last chunk holds what is left
+        n = sum(len(v["t"]) for v in c["variants"])
+        last = sum(len(v["t"]) for v in c["variants"] if v["pos"] == c["variants"][-1]["pos"])
+        assert n >= 40 and n - last < 40    # whole positions, closed at the first one reaching 40 rows
+
+
 def test_release_without_parquet_is_read_from_regenie_text(cohort, tmp_path, site):
     rel = tmp_path / "release"
     proc = hubscan("publish", cohort.root, "--out", rel, "--formats", "regenie", "--no-plots", "--date", "2026-01-02")
@@ -41,12 +63,12 @@ def test_release_without_parquet_is_read_from_regenie_text(cohort, tmp_path, sit
     build_site(rel, tmp_path / "site")
     # the same rows, values at the text's 6 significant digits
     full = {}
-    for path in (site / "data" / "variants").rglob("*.json"):
-        for v in json.loads(path.read_text())["variants"]:
+    for _, chunk in site_chunks(site):
+        for v in chunk["variants"]:
             full[v["id"]] = v
     n = 0
-    for path in (tmp_path / "site" / "data" / "variants").rglob("*.json"):
-        for v in json.loads(path.read_text())["variants"]:
+    for _, chunk in site_chunks(tmp_path / "site"):
+        for v in chunk["variants"]:
             w = full[v["id"]]
             assert v["t"] == w["t"] and v["rsid"] == w["rsid"] and v["n"] == w["n"]
             for key in ("p", "b", "s", "f"):

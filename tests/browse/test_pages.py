@@ -137,3 +137,38 @@ def test_region_page_centres_on_the_lead(page, cohort, screenshots):
     page.wait_for_selector(READY, timeout=20_000)
     assert page.locator("#region .pt").count() > 0
     _only_local(page)
+
+
+def test_page_decodes_every_chunk_layout(page):
+    """The page's chunk decoder (common.js) on the layouts the demo's site does not use: columns
+    stored once per variant ("const") and trait indices stored (a variant missing a trait); values
+    bit for bit, NaN kept, -0.0 kept."""
+    import base64
+
+    import numpy as np
+
+    from gwas.browse.phewas import encode_chunk
+
+    t = np.array([0, 2, 3, 1, 0, 1, 2, 3], np.int32)
+    cols = {"p": np.array([1.5, 7.25, np.nan, 3.0, 1e-300, 2.0, 320.5, 0.1]),
+            "b": np.array([0.1, -0.0, 0.3, -0.4, 0.5, -0.6, 0.7, 1 / 3]),
+            "s": np.repeat([0.01, 0.02, 0.03], [3, 1, 4]), "f": np.repeat([0.25, np.nan, 0.5], [3, 1, 4]),
+            "n": np.repeat([50_000.0, 7.0, np.nan], [3, 1, 4]), "t": t}
+    header = {"chrom": "X", "chunk": 10, "pos": [10, 20, 30], "ref": ["A", "C", "G"], "alt": ["G", "T", "A"],
+              "rsid": ["rs1", "", ""], "start": [0, 3, 4]}
+    data = encode_chunk(header, cols, 4)
+    assert b'"const":["s","f","n"],"every_trait":false' in data
+    _open(page, "index.html")
+    got = page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        return H.decodeChunk(bytes.buffer).variants.map((v) => ({ id: v.id, rsid: v.rsid, t: Array.from(v.t),
+          p: Array.from(v.p), b: Array.from(v.b), s: Array.from(v.s), f: Array.from(v.f), n: Array.from(v.n) }));
+    }""", base64.b64encode(data).decode())
+    assert [v["id"] for v in got] == ["X:10:A:G", "X:20:C:T", "X:30:G:A"] and got[0]["rsid"] == "rs1"
+    assert sum((v["t"] for v in got), []) == t.tolist()
+    for k in ("p", "b", "s", "f", "n"):
+        flat = np.array(sum((v[k] for v in got), []), float)
+        assert flat.view(np.int64).tolist() == cols[k].view(np.int64).tolist() or \
+            (np.isnan(flat) == np.isnan(cols[k])).all() and (flat[~np.isnan(flat)].view(np.int64).tolist()
+                                                             == cols[k][~np.isnan(cols[k])].view(np.int64).tolist()), k
+    _only_local(page)

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tests.browse.chunks import site_chunks
 from tests.browse.conftest import hubscan
 from tests.publish.cohort import HIT_BINARY, HIT_QUANT
 
@@ -42,8 +43,21 @@ def data(site, release):
 
 
 def _chunks(site):
-    for path in sorted((site / "data" / "variants").rglob("*.json")):
-        yield path, json.loads(path.read_text())
+    """Every chunk; each chromosome's index.json lists exactly its chunks' first positions, in order,
+    and a chunk's variants lie before the next chunk's first position."""
+    folders = [p for p in (site / "data" / "variants").iterdir()]
+    assert folders and all(p.is_dir() for p in folders)
+    for folder in folders:
+        starts = json.loads((folder / "index.json").read_text())
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        assert sorted(p.name for p in folder.iterdir()) == sorted([f"{k}.bin.gz" for k in starts] + ["index.json"])
+    for path, chunk in site_chunks(site):
+        starts = json.loads((path.parent / "index.json").read_text())
+        k = starts.index(chunk["chunk"])
+        pos = [v["pos"] for v in chunk["variants"]]
+        assert pos[0] == chunk["chunk"] and pos == sorted(pos)
+        assert k == len(starts) - 1 or pos[-1] < starts[k + 1]
+        yield path, chunk
 
 
 def test_every_released_row_once_with_its_values(site, data):
@@ -192,7 +206,7 @@ def test_no_identifier_in_site_or_logs(built, cohort):
     site, proc = built
     ids = set(cohort.sample_ids) | set(cohort.patient_ids)
     files = [p for p in site.rglob("*") if p.is_file()]
-    assert len(files) > 100
+    assert len(files) > 50 and {p.suffix for p in files} >= {".html", ".js", ".json", ".gz", ".tsv"}
     for path in files:
         found = {m.decode() for m in ID_SHAPE.findall(path.read_bytes())} & ids
         if path.suffix == ".gz":

@@ -25,7 +25,9 @@ const H = (() => {
     return `${m.toFixed(2)}e${e}`;
   }
   const fmt = (x, digits = 4) => (x === null || x === undefined || !isFinite(x)) ? "NA" : Number(Number(x).toPrecision(digits)).toString();
-  const fmtInt = (x) => (x === null || x === undefined) ? "NA" : Number(x).toLocaleString("en-US");
+  /* a chunk value as the page uses it: null when the release has none (NaN in the file) */
+  const finite = (x) => (Number.isFinite(x) ? x : null);
+  const fmtInt = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "NA" : Number(x).toLocaleString("en-US");
 
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
@@ -95,15 +97,67 @@ const H = (() => {
     const bare = (x) => String(x).replace(/^chr/i, "").toUpperCase();
     return s.chromosomes.find((c) => c.chrom === name) || s.chromosomes.find((c) => bare(c.chrom) === bare(name));
   }
-  /* the variant data file of (chrom, pos), null when the release has no variant there (the
-     chunk index lists the files that exist, so no request fails) */
-  async function chunkOf(s, chrom, pos) {
+  /* the chunks (variant data files) of a chromosome holding positions lo..hi: the chromosome's
+     index lists each chunk's first position, so no request fails */
+  async function chunksIn(s, chrom, lo, hi) {
     const c = findChrom(s, chrom);
-    if (!c) return null;
-    const k = Math.floor(pos / s.options.chunk_bp);
-    const index = await json("data/chunks.json");
-    if (!(index[c.dir] || []).includes(k)) return null;
-    return json(`data/variants/${c.dir}/${k}.json`);
+    if (!c) return [];
+    const starts = await json(`data/variants/${c.dir}/index.json`);
+    let a = 0, b = starts.length;               // a = number of chunks starting at or before lo
+    while (a < b) { const m = (a + b) >> 1; if (starts[m] <= lo) a = m + 1; else b = m; }
+    const out = [];
+    for (let k = Math.max(a - 1, 0); k < starts.length && starts[k] <= hi; k++) {
+      const path = `data/variants/${c.dir}/${starts[k]}.bin.gz`;
+      if (!cache.has(path)) cache.set(path, bytes(path).then(decodeChunk));
+      out.push(cache.get(path));
+    }
+    return Promise.all(out);
+  }
+  /* the chunk that would hold (chrom, pos), null when none could */
+  async function chunkOf(s, chrom, pos) {
+    const found = await chunksIn(s, chrom, pos, pos);
+    return found.length ? found[0] : null;
+  }
+  /* a file's bytes, gunzipped here (DecompressionStream) unless the server already did
+     (some servers send .gz files with Content-Encoding: gzip) */
+  async function bytes(path) {
+    const r = await fetch(path);
+    if (!r.ok) throw new Error(`${path}: ${r.status}`);
+    const raw = new Uint8Array(await r.arrayBuffer());
+    if (raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.buffer;
+    return new Response(new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  }
+  /* a variant chunk (format: gwas/browse/phewas.py): {chrom, chunk, variants: [{id, rsid, pos, ref,
+     alt, t, p, b, s, f, n}]}, t/p/b/s/f/n views of the file's columns (NaN = not released) */
+  function decodeChunk(buf) {
+    const dv = new DataView(buf);
+    if (new TextDecoder().decode(new Uint8Array(buf, 0, 4)) !== "HSV1") throw new Error("not a variant chunk");
+    const h = dv.getUint32(4, true);
+    const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, h)));
+    const R = head.rows, V = head.pos.length;
+    let off = 8 + h;
+    const col = {};
+    for (const k of ["p", "b", "s", "f", "n"]) {
+      const m = head.const.includes(k) ? V : R;   // "const": one value per variant
+      col[k] = new Float64Array(buf, off, m); off += 8 * m;
+    }
+    if (!head.every_trait) col.t = new Int32Array(buf, off, R);
+    /* a variant's columns are made when first read (a chunk of few traits holds thousands of
+       variants; a page reads one, or one trait's value of each) */
+    const proto = {};
+    const lazy = (k, make) => Object.defineProperty(proto, k, { get() {
+      const value = make(this);
+      Object.defineProperty(this, k, { value });
+      return value;
+    } });
+    for (const k of ["p", "b", "s", "f", "n"]) {
+      lazy(k, head.const.includes(k) ? (v) => new Float64Array(v.z - v.a).fill(col[k][v.i]) : (v) => col[k].subarray(v.a, v.z));
+    }
+    lazy("t", head.every_trait ? (v) => Int32Array.from({ length: v.z - v.a }, (_, j) => j) : (v) => col.t.subarray(v.a, v.z));
+    const variants = head.pos.map((pos, i) => Object.assign(Object.create(proto), {
+      id: `${head.chrom}:${pos}:${head.ref[i]}:${head.alt[i]}`, rsid: head.rsid[i], pos, ref: head.ref[i], alt: head.alt[i],
+      i, a: head.start[i], z: i + 1 < V ? head.start[i + 1] : R }));
+    return { chrom: head.chrom, chunk: head.chunk, variants };
   }
   /* parse "chrom:pos:ref:alt" (also with _ or - separators, optional chr). */
   function parseVariant(text) {
@@ -196,6 +250,6 @@ const H = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", initSearch);
-  return { json, params, site, traits, fmtP, fmt, fmtInt, el, svg, showTip, hideTip, esc, categoryColour,
-           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, parseVariant, fail, ready, table };
+  return { json, params, site, traits, fmtP, fmt, fmtInt, finite, el, svg, showTip, hideTip, esc, categoryColour,
+           yScale, yAxis, variantHref, traitHref, regionHref, findChrom, chunkOf, chunksIn, decodeChunk, parseVariant, fail, ready, table };
 })();

@@ -12,16 +12,11 @@
     let start = Math.max(1, +H.params.get("start") || 1), end = +H.params.get("end") || start + 500000;
     const maxSpan = 60 * s.options.chunk_bp;
     if (end - start > maxSpan) end = start + maxSpan;
-    const chunks = [];
-    for (let k = Math.floor(start / s.options.chunk_bp); k <= Math.floor(end / s.options.chunk_bp); k++) {
-      chunks.push(H.chunkOf(s, c.chrom, k * s.options.chunk_bp));
-    }
     const points = [];
-    for (const ch of await Promise.all(chunks)) {
-      if (!ch) continue;
+    for (const ch of await H.chunksIn(s, c.chrom, start, end)) {
       for (const v of ch.variants) {
         const k = v.t.indexOf(t.i);
-        if (k >= 0 && v.pos >= start && v.pos <= end) points.push({ id: v.id, rsid: v.rsid, pos: v.pos, p: v.p[k], b: v.b[k] });
+        if (k >= 0 && v.pos >= start && v.pos <= end) points.push({ id: v.id, rsid: v.rsid, pos: v.pos, p: H.finite(v.p[k]), b: H.finite(v.b[k]) });
       }
     }
     const { el } = H;

@@ -12,7 +12,8 @@
     if (!v) throw new Error(`variant ${id} is not in this release`);
     const { el } = H;
     document.title = `${v.id} · hubscan release browser`;
-    const rows = v.t.map((ti, k) => ({ trait: ts[ti], p: v.p[k], b: v.b[k], s: v.s[k], f: v.f[k], n: v.n[k] }));
+    const num = H.finite;
+    const rows = Array.from(v.t, (ti, k) => ({ trait: ts[ti], p: num(v.p[k]), b: num(v.b[k]), s: num(v.s[k]), f: num(v.f[k]), n: num(v.n[k]) }));
     rows.sort((a, b) => b.p - a.p);
     const best = rows[0];
     document.getElementById("app").replaceChildren(
