@@ -21,7 +21,10 @@ def _comma_list(text: str) -> list[str]:
 
 def add_arguments(parser, job: str) -> None:
     parser.add_argument("--config", metavar="YAML", help="run configuration (keys: see the module docs)")
-    parser.add_argument("--genotype-store", metavar="DIR", help="genotype store (hubscan ingest)")
+    parser.add_argument("--genotype-store", metavar="DIR", help="genotype store (hubscan ingest), or a PLINK .bed read in place")
+    parser.add_argument("--bfile", "--bed", metavar="PREFIX", dest="bfile",
+                        help="PLINK 1 fileset PREFIX.bed/.bim/.fam read in place, no ingest (plink2 --bfile, "
+                             "REGENIE --bed); A1 is the tested (ALT) allele")
     parser.add_argument("--phenotypes", "--phenoFile", "--pheno", metavar="PATH",
                         help="`hubscan phenotypes` folder, traits.parquet, or plink2/REGENIE text (FID IID ...)")
     parser.add_argument("--trait", action="append", default=[], metavar="NAME",
@@ -103,6 +106,12 @@ def config_from_args(args, job: str):
             continue
         if value is not None:
             overrides[_FLAG_KEYS.get(dest, dest)] = str(value) if dest == "out" else value
+    if args.bfile:
+        from hubscan.errors import ConfigError
+
+        if args.genotype_store:
+            raise ConfigError("--bfile and --genotype-store both name the genotypes: give one")
+        overrides["genotypes"] = args.bfile if args.bfile.endswith(".bed") else args.bfile + ".bed"
     if args.covariate_names:
         overrides["covariate_names"] = _comma_list(args.covariate_names)
     if args.trait_list:
