@@ -30,9 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gwas.io.plink.bed import bytes_per_variant, check_bed
+from gwas.io.plink.layout import bytes_per_variant, check_bed, haploid_samples
 from gwas.io.plink.tables import MALE, read_fam
 from gwas.store.source import GenotypeSource
+
+#: ploidy modes of a row (the values of gwas.kernels.bed_codes, which imports Numba: not imported to plan a scan)
+DIPLOID, HAPLOID_MALES, HAPLOID_ALL = 0, 1, 2
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
@@ -80,8 +83,6 @@ class BedGenotypes(GenotypeSource):
     """``PREFIX.bed/.bim/.fam`` read in place (see the module docstring)."""
 
     def __init__(self, prefix: str | os.PathLike):
-        from gwas.ingest.plink import haploid_samples
-        from gwas.kernels.bed_codes import DIPLOID, HAPLOID_ALL, HAPLOID_MALES
 
         prefix = str(prefix)
         self.path = Path(prefix + ".bed")

@@ -13,6 +13,7 @@ import pytest
 from gwas.kernels.bed_codes import (DIPLOID, HAPLOID_ALL, HAPLOID_MALES, bed_allele_sums, bed_allele_sums_reference,
                                     bed_scaled_codes, bed_scaled_codes_reference)
 from gwas.qc.from_store import BED_MAGIC, pack_bed
+from gwas.store import bed_source
 from gwas.store.bed_source import BedGenotypes
 from gwas.store.source import bed_prefix, open_genotypes
 from hubscan.errors import InputError
@@ -50,6 +51,7 @@ def fileset(tmp_path_factory):
 @pytest.mark.parametrize("python", [False, True])
 def test_kernels_match_numpy(python):
     """Random bytes (padding bits included), every ploidy mode, rows and samples in any order."""
+    assert (bed_source.DIPLOID, bed_source.HAPLOID_MALES, bed_source.HAPLOID_ALL) == (DIPLOID, HAPLOID_MALES, HAPLOID_ALL)
     rng = np.random.default_rng(1)
     n = 37
     raw = rng.integers(0, 256, size=(50, -(-n // 4)), dtype=np.uint8)
@@ -116,3 +118,18 @@ def test_bad_filesets(tmp_path):
     (tmp_path / "d.bim").write_text(bim.replace("\t1200\tA\t", "\t1200\tA,C\t"))
     with pytest.raises(InputError, match=r"d\.bim:3: .*several alleles"):
         BedGenotypes(tmp_path / "d")
+
+
+def test_opening_a_fileset_loads_no_numba(fileset):
+    """Planning a scan (ids, fields, filters without frequencies) imports no Numba: a mistake is
+    reported before any compilation (as for a store)."""
+    import subprocess
+    import sys
+
+    root = fileset[0]
+    probe = ("import sys\nfrom gwas.store.source import open_genotypes\n"
+             f"g = open_genotypes({str(root / 'd')!r})\n"
+             "g.select_variants(regions=['X'], ids=['v3']); g.block_variants(g.select_variants(regions=['1']))\n"
+             "print('numba' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
