@@ -34,18 +34,41 @@ BYTE_ALT = _ALT[0][_CODES_OF_BYTE].sum(axis=1)
 BYTE_MISSING = (_CODES_OF_BYTE == 1).sum(axis=1).astype(np.int64)
 
 
+#: per byte value: the diploid dosage codes of its four samples
+BYTE_DIPLOID_CODES = DIPLOID_CODES[_CODES_OF_BYTE]
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def bed_scaled_codes(raw, rows, cols, modes, male, out):
     """raw uint8 (variants, bytes per record); rows int64 (k,) records to read; cols int64 (m,)
     samples to keep; modes int8 (k,) ploidy mode per read row; male bool (m,) per kept sample ->
-    out uint16 (k, m) store dosage codes (see the module docstring)."""
+    out uint16 (k, m) store dosage codes (see the module docstring). Diploid rows of every sample
+    in file order (cols = 0 .. m-1) are decoded a byte (four samples) at a time."""
     diploid = DIPLOID_CODES
     haploid = HAPLOID_CODES
+    by_byte = BYTE_DIPLOID_CODES
+    m = cols.shape[0]
+    in_order = m > 0 and cols[0] == 0 and cols[m - 1] == m - 1
+    if in_order:
+        for j in range(m):
+            if cols[j] != j:
+                in_order = False
+                break
     for i in numba.prange(rows.shape[0]):
         rec = raw[rows[i]]
         dst = out[i]
         mode = modes[i]
-        if mode == DIPLOID:
+        if mode == DIPLOID and in_order:
+            full = m // 4
+            for b in range(full):
+                codes = by_byte[rec[b]]
+                dst[4 * b] = codes[0]
+                dst[4 * b + 1] = codes[1]
+                dst[4 * b + 2] = codes[2]
+                dst[4 * b + 3] = codes[3]
+            for s in range(4 * full, m):
+                dst[s] = diploid[(rec[s >> 2] >> ((s & 3) << 1)) & 3]
+        elif mode == DIPLOID:
             for j in range(cols.shape[0]):
                 s = cols[j]
                 dst[j] = diploid[(rec[s >> 2] >> ((s & 3) << 1)) & 3]

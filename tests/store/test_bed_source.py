@@ -63,6 +63,10 @@ def test_kernels_match_numpy(python):
     out = np.empty((30, 25), dtype=np.uint16)
     codes(raw, rows, cols, modes[rows], male[cols], out)
     assert np.array_equal(out, bed_scaled_codes_reference(raw, rows, cols, modes[rows], male[cols]))
+    every = np.arange(n)  # all samples in file order: decoded a byte at a time
+    out = np.empty((30, n), dtype=np.uint16)
+    codes(raw, rows, every, modes[rows], male, out)
+    assert np.array_equal(out, bed_scaled_codes_reference(raw, rows, every, modes[rows], male))
     got = np.empty((50, 3), dtype=np.int64)
     sums(raw, n, modes, male, got)
     assert np.array_equal(got, bed_allele_sums_reference(raw, n, modes, male))
