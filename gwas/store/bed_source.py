@@ -1,6 +1,6 @@
 """A PLINK 1 fileset (``PREFIX.bed/.bim/.fam``) read in place by a scan, as its ingested store would be.
 
-Nothing is converted: the ``.bim`` and ``.fam`` are read when the scan starts (about 0.1 s per
+Nothing is converted: the ``.bim`` and ``.fam`` are read when the scan starts (about 0.1 s of CPU per
 100,000 variants), the ``.bed`` is memory-mapped and each block's records are decoded to the
 store's uint16 dosage codes by :func:`gwas.kernels.bed_codes.bed_scaled_codes`, for the analysed
 samples only. The conventions are ``hubscan ingest``'s (:mod:`gwas.ingest.plink`), so a scan of
@@ -12,7 +12,7 @@ kernels read the same codes):
 * sample id = IID (unique in the ``.fam``); sex from column 5: males' homozygous calls on X/Y and
   everyone's on MT are haploid (one ALT copy), as plink2 reads them.
 * ALT frequency and call rate (for ``min_maf``, ``min_call_rate`` and ``min_mac``) are counted
-  from the ``.bed`` on first use, one parallel pass over every record (about 0.1 s per 250 MB),
+  from the ``.bed`` on first use, one parallel pass over every record (about 0.2 s of CPU per 250 MB),
   with the store's definitions (:mod:`gwas.store.stats`): the same values as the store's. INFO is
   1 (hard calls).
 
@@ -42,7 +42,7 @@ from hubscan.files import require_file
 
 def read_bim(path: str) -> dict[str, np.ndarray]:
     """.bim columns CHROM ID CM POS A1 A2 as arrays (text as object arrays, position int64). One
-    split of the whole file when every line has six fields (about 0.1 s per 100,000 lines);
+    split of the whole file when every line has six fields (about 0.1 s of CPU per 100,000 lines);
     otherwise line by line, naming the first bad line."""
     data = Path(path).read_bytes()
     text = data.decode(errors="replace")
