@@ -10,7 +10,10 @@ provenance record for results.json. :func:`open_genotypes` picks the reader from
 * a folder: the store (:class:`gwas.store.reader.GenotypeStore`);
 * ``PREFIX.bed``, or ``PREFIX`` with ``PREFIX.bed`` beside it (plink2 ``--bfile PREFIX``,
   REGENIE ``--bed PREFIX``): the fileset read in place (:class:`gwas.store.bed_source.BedGenotypes`),
-  with the conventions of ``hubscan ingest`` (A1 = ALT, IID = sample id, haploid male X/Y calls).
+  with the conventions of ``hubscan ingest`` (A1 = ALT, IID = sample id, haploid male X/Y calls);
+* ``x.bgen`` or ``x.pgen`` (plink2 ``--bgen``/``--pfile``, REGENIE ``--bgen``/``--pgen``): each
+  block converted on the fly by ingest's conversion
+  (:class:`gwas.store.converted_source.ConvertedGenotypes`).
 """
 
 from __future__ import annotations
@@ -91,22 +94,29 @@ _OPEN: dict = {}
 
 
 def open_genotypes(path: str | os.PathLike) -> GenotypeSource:
-    """The genotype source at ``path`` (see the module docstring). A PLINK fileset is kept open
-    per process (its .bim/.fam read once, the .bed mapped once) while its files are unchanged, so
-    block after block (and Spark task after task in one executor) does not re-read it."""
-    prefix = bed_prefix(path)
-    if prefix is None:
-        from gwas.store.reader import GenotypeStore
+    """The genotype source at ``path`` (see the module docstring). A file read in place is kept
+    open per process (its tables read once, the .bed mapped once) while its files are unchanged,
+    so block after block (and Spark task after task in one executor) does not re-read them."""
+    text = str(path)
+    if text.endswith((".bgen", ".pgen")):
+        from gwas.store.converted_source import ConvertedGenotypes
 
-        return GenotypeStore(path)
-    from gwas.store.bed_source import BedGenotypes
+        files, make = [text, *((text[:-5] + ext for ext in (".pvar", ".psam")) if text.endswith(".pgen") else ())], \
+            ConvertedGenotypes
+    else:
+        prefix = bed_prefix(path)
+        if prefix is None:
+            from gwas.store.reader import GenotypeStore
 
-    key = (str(Path(prefix).resolve()), *(_stamp(prefix + ext) for ext in (".bed", ".bim", ".fam")))
-    source = _OPEN.get("bed")
-    if source is None or source[0] != key:
+            return GenotypeStore(path)
+        from gwas.store.bed_source import BedGenotypes
+
+        files, make, text = [prefix + ext for ext in (".bed", ".bim", ".fam")], BedGenotypes, prefix
+    key = (str(Path(text).resolve()), *(_stamp(f) for f in files))
+    if _OPEN.get("key") != key:
         _OPEN.clear()
-        _OPEN["bed"] = (key, BedGenotypes(prefix))
-    return _OPEN["bed"][1]
+        _OPEN.update(key=key, source=make(text))
+    return _OPEN["source"]
 
 
 def _stamp(path: str):

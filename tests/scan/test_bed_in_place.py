@@ -105,7 +105,7 @@ def test_bfile_errors(cohort, tmp_path, capsys):
     """--bfile with --genotype-store is a usage error; a prefix without its .bim names the file."""
     argv = ["gwas", "--phenotypes", str(cohort / "pheno.txt"), "--out", str(tmp_path / "x")]
     assert main([*argv, "--bfile", str(cohort / "d"), "--genotype-store", str(cohort / "store")]) == 2
-    assert "--bfile and --genotype-store" in capsys.readouterr().err
+    assert "--genotype-store and --bfile each name the genotypes" in capsys.readouterr().err
     (tmp_path / "lone.bed").write_bytes((cohort / "d.bed").read_bytes())
     assert main([*argv, "--bfile", str(tmp_path / "lone")]) == 1
     assert "lone.bim" in capsys.readouterr().err
