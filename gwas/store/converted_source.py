@@ -11,7 +11,7 @@ ids ``chrom:pos:ref:alt`` where the file has none), and the statistics are bit-i
 
 Costs: the plan when the scan starts (a walk over the block headers, or the ``.bgi``); each block's
 conversion (decompressing and decoding its probabilities, as ingest does, minus compressing and
-writing). Variant filters other than ``chromosomes`` (ids, regions, MAF, MAC, INFO, call rate)
+writing; on the scan's threads). Variant filters other than ``chromosomes`` (ids, regions, MAF, MAC, INFO, call rate)
 need every variant's fields first: one conversion pass over the whole file, as an ingest minus
 writing. Samples: the ids in the BGEN, else ``sample_0 ..`` (as ``hubscan ingest`` without
 ``--sample``; use ``--id-delim`` for ``FID_IID`` ids).
@@ -77,9 +77,11 @@ class ConvertedGenotypes(GenotypeSource):
         """Store arrays of variants a .. b-1 (ingest's conversion, missing ids named as ingest does)."""
         if self._block is not None and self._block[:2] == (a, b):
             return self._block[2]
+        import numba
+
         from gwas.ingest.sources import convert_range
 
-        block = convert_range(self.plan, a, b)
+        block = convert_range(self.plan, a, b, threads=numba.get_num_threads())  # same arrays whatever the count
         absent = np.flatnonzero(block["variant_id_mask"])
         if len(absent):
             contigs = np.asarray(self.contig_ids, dtype=object)[block["variant_contig"][absent]]
