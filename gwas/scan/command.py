@@ -21,12 +21,14 @@ def _comma_list(text: str) -> list[str]:
 
 def add_arguments(parser, job: str) -> None:
     parser.add_argument("--config", metavar="YAML", help="run configuration (keys: see the module docs)")
-    parser.add_argument("--genotype-store", metavar="DIR", help="genotype store (hubscan ingest), or a .bed, .bgen or .pgen read in place")
+    parser.add_argument("--genotype-store", metavar="DIR",
+                        help="genotype store (hubscan ingest), or a .bed, .bgen or .pgen read in place")
     parser.add_argument("--bfile", "--bed", metavar="PREFIX", dest="bfile",
                         help="PLINK 1 fileset PREFIX.bed/.bim/.fam read in place, no ingest (plink2 --bfile, "
                              "REGENIE --bed); A1 is the tested (ALT) allele")
     parser.add_argument("--bgen", metavar="FILE",
-                        help="BGEN file read in place, each block converted as `hubscan ingest` would (plink2/REGENIE --bgen)")
+                        help="BGEN file read in place, each block converted as `hubscan ingest` would "
+                             "(plink2/REGENIE --bgen)")
     parser.add_argument("--pfile", "--pgen", metavar="PREFIX", dest="pfile",
                         help="PLINK 2 fileset PREFIX.pgen/.pvar/.psam read in place (plink2 --pfile, REGENIE --pgen)")
     parser.add_argument("--phenotypes", "--phenoFile", "--pheno", metavar="PATH",
