@@ -10,6 +10,10 @@ Rows (each tool one process, timed from start to exit: imports, JVM or none, rea
   bin       1 binary trait, 5 % cases: hubscan score test then Firth where p < 0.05 (firth-fallback);
             plink2 --glm firth-fallback; REGENIE --firth --approx --pThresh 0.05
   small     1 quantitative trait on the first --small-samples x --small-variants (default 500 x 1,000)
+  inplace   1 quantitative trait, hubscan reading the .bed in place (`hubscan gwas --bfile g`, no ingest)
+            against `plink2 --bfile g --glm` and REGENIE `--bed g`: the first scan of a fresh .bed
+  bgen      the same on g.bgen (plink2 --export bgen-1.2 bits=8 of g, made untimed): `hubscan gwas --bgen`
+            (each block converted on the fly) / `plink2 --bgen --glm` / REGENIE `--bgen`
 
 Every tool gets --threads (default 2) and OPENBLAS_NUM_THREADS=1 (Debian's OpenBLAS busy-waits, see
 bench/README.md). hubscan runs in-process (no Spark), with a Numba cache warmed once before the
@@ -38,7 +42,7 @@ from bench.measure import Measured, load, run_measured  # noqa: E402
 
 #: REGENIE beside the project (../shared/tools/regenie), or --regenie PATH
 REGENIE = PROJECT.parent / "shared" / "tools" / "regenie" / "regenie"
-ROWS = ("ready", "1q", "50q", "bin", "small")
+ROWS = ("ready", "1q", "50q", "bin", "small", "inplace", "bgen")
 
 
 def make_files(root: Path, n: int, m: int) -> None:
@@ -74,16 +78,21 @@ def commands(row: str, root: Path, threads: int, regenie_path: Path = REGENIE) -
         return {"hubscan": [*hub, "ingest", str(root / "g.bed"), "--out", str(root / "store"), "--threads", t],
                 "plink2": ["plink2", "--bfile", str(root / "g"), "--make-pgen", "--threads", t, "--out", str(root / "pg")],
                 "regenie": None}
-    traits = {"1q": ["q0"], "small": ["q0"], "50q": [f"q{k}" for k in range(50)], "bin": ["b"]}[row]
+    traits = {"1q": ["q0"], "small": ["q0"], "inplace": ["q0"], "bgen": ["q0"], "50q": [f"q{k}" for k in range(50)], "bin": ["b"]}[row]
     binary = row == "bin"
-    hubscan = [*hub, "gwas", "--genotype-store", str(root / "store"), "--phenoFile", str(root / "pheno.txt"),
+    genotypes = {"inplace": ["--bfile", str(root / "g")], "bgen": ["--bgen", str(root / "g.bgen"), "--id-delim", "_"]
+                 }.get(row, ["--genotype-store", str(root / "store")])
+    source = {"bgen": ["--bgen", str(root / "g.bgen"), "ref-first", "--sample", str(root / "g.sample")]
+              }.get(row, ["--bfile", str(root / "g")])
+    hubscan = [*hub, "gwas", *genotypes, "--phenoFile", str(root / "pheno.txt"),
                "--phenoColList", ",".join(traits), "--covarFile", str(root / "covar.txt"), "--threads", t,
                *(["--phenotype-coding", "12", "--min-cases", "1"] if binary else []),
                "--out", str(root / f"hubscan-{row}")]   # --out last (the warm-up replaces it)
-    plink2 = ["plink2", "--bfile", str(root / "g"), "--pheno", str(root / "pheno.txt"), "--pheno-name", ",".join(traits),
+    plink2 = ["plink2", *source, "--pheno", str(root / "pheno.txt"), "--pheno-name", ",".join(traits),
               "--covar", str(root / "covar.txt"), "--glm", "hide-covar", *(["firth-fallback"] if binary else []),
               "--threads", t, "--out", str(root / f"plink2-{row}")]
-    regenie = [str(regenie_path), "--step", "2", "--bed", str(root / "g"), "--phenoFile", str(root / "pheno.regenie.txt"),
+    regenie = [str(regenie_path), "--step", "2", *(["--bgen", str(root / "g.bgen"), "--sample", str(root / "g.sample")]
+                                                   if row == "bgen" else ["--bed", str(root / "g")]), "--phenoFile", str(root / "pheno.regenie.txt"),
                "--phenoColList", ",".join(traits), "--covarFile", str(root / "covar.regenie.txt"), "--ignore-pred",
                "--bsize", "1000", "--threads", t, "--out", str(root / f"regenie-{row}")]
     regenie += ["--bt", "--cc12", "--firth", "--approx", "--pThresh", "0.05"] if binary else ["--qt"]
@@ -119,15 +128,21 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         print(f"data: {args.samples} samples x {args.variants} variants, 10 covariates -> {root}", flush=True)
         make_files(root, args.samples, args.variants)
+        if "bgen" in rows and not (root / "g.bgen").exists():
+            subprocess.run(["plink2", "--bfile", str(root / "g"), "--export", "bgen-1.2", "bits=8", "--threads",
+                            str(args.threads), "--out", str(root / "g")], check=True, capture_output=True)
         small = root / "small"
         if "small" in rows and not (small / "g.bed").exists():
             subset(root, small, args.small_samples, args.small_variants)
-        for where in ([root] if set(rows) - {"small"} else []) + ([small] if "small" in rows else []):
+        for where in ([root] if set(rows) - {"small", "inplace", "bgen"} else []) + ([small] if "small" in rows else []):
             if not (where / "store" / "_SUCCESS").exists():
                 run_measured(commands("ready", where, args.threads)["hubscan"], env=env)
         if not args.cold:  # compile and cache every kernel the rows use, untimed
-            for row in ("1q", "bin"):
+            for row in ("1q", "bin", "inplace", *(["bgen"] if "bgen" in rows else [])):
                 where = small if "small" in rows else root
+                if (row == "bgen" and not (where / "g.bgen").exists()) or (
+                        row not in ("inplace", "bgen") and not (where / "store" / "_SUCCESS").exists()):
+                    continue
                 warm = commands(row, where, args.threads)["hubscan"]
                 run_measured(warm[:-1] + [str(where / f"warm-{row}")], env=env)
         print(f"threads {args.threads}; Numba cache {'empty (first run)' if args.cold else 'warm'}; "

@@ -31,7 +31,6 @@ Conventions (as plink2):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +38,13 @@ import numpy as np
 
 from gwas.io.plink import bed as bed_io
 from gwas.io.plink import pgen as pgen_io
-from gwas.io.plink.tables import MALE, read_fam, read_psam, read_variant_rows, scan_variants
+from gwas.io.plink.layout import haploid_samples
+from gwas.io.plink.tables import read_fam, read_psam, read_variant_rows, scan_variants
 from gwas.ingest.sources import REF_FIRST, SourcePlan, summarise
 from gwas.store import stats
 from hubscan.errors import InputError
 from hubscan.files import require_file
 
-_X = re.compile(r"^(chr)?(X|23)$", re.IGNORECASE)
-_Y = re.compile(r"^(chr)?(Y|24)$", re.IGNORECASE)
-_MT = re.compile(r"^(chr)?(MT|M|26)$", re.IGNORECASE)
 #: companions of each genotype file: (variant table, layout, sample table)
 COMPANIONS = {"bed": (".bim", "bim", ".fam"), "pgen": (".pvar", "pvar", ".psam")}
 
@@ -70,15 +67,6 @@ class PlinkMeta:
 def companion(path: str, ext: str) -> str:
     stem = str(path)[: -len(Path(path).suffix)]
     return str(require_file(stem + ext, f"PLINK {ext} file beside {path}"))
-
-
-def haploid_samples(contig: str, sex: np.ndarray) -> np.ndarray:
-    """bool (samples,): where plink2 reads calls on ``contig`` as haploid."""
-    if _MT.match(contig):
-        return np.ones(len(sex), dtype=bool)
-    if _X.match(contig) or _Y.match(contig):
-        return sex == MALE
-    return np.zeros(len(sex), dtype=bool)
 
 
 def plan_plink(paths: list[str], kind: str):

@@ -175,26 +175,18 @@ def result_tables(variant_index: np.ndarray, variants: dict[str, np.ndarray], re
 
 
 def variant_fields(store, variant_index: np.ndarray) -> dict[str, np.ndarray]:
-    """The block's variant columns of the results schema, read from the store."""
-    root = store.root
-    lo, hi = int(variant_index[0]), int(variant_index[-1]) + 1
-    rel = variant_index - lo
-    alleles = root["variant_allele"][lo:hi][rel]
-    contigs = np.asarray(store.contig_ids, dtype=object)
-    return {"contig": contigs[root["variant_contig"][lo:hi][rel]],
-            "position": root["variant_position"][lo:hi][rel].astype(np.int64),
-            "variant_id": np.asarray(root["variant_id"][lo:hi][rel], dtype=object),
-            "ref": alleles[:, 0], "alt": alleles[:, 1],
-            "info": root["variant_info"][lo:hi][rel].astype(np.float64)}
+    """The block's variant columns of the results schema, read from the genotype source."""
+    return store.block_variants(variant_index)
 
 
 def run_block(store_path: str, variant_index: np.ndarray, inputs: ScanInputs, options: TestOptions,
               groups: list[TraitGroup] | None = None) -> dict[str, pa.Table]:
-    """Read the block's dosages for the analysed samples and return trait -> result table
+    """Read the block's dosage codes for the analysed samples (from the store, or a PLINK
+    fileset in place: :func:`gwas.store.source.open_genotypes`) and return trait -> result table
     (traits of ``groups``, default all)."""
-    from gwas.store.reader import GenotypeStore
+    from gwas.store.source import open_genotypes
 
-    store = GenotypeStore(store_path)
+    store = open_genotypes(store_path)
     lo, hi = int(variant_index[0]), int(variant_index[-1]) + 1
     rows = slice(lo, hi) if hi - lo == len(variant_index) else variant_index
     codes = store.dosage_codes(rows, inputs.sample_columns)

@@ -21,7 +21,16 @@ def _comma_list(text: str) -> list[str]:
 
 def add_arguments(parser, job: str) -> None:
     parser.add_argument("--config", metavar="YAML", help="run configuration (keys: see the module docs)")
-    parser.add_argument("--genotype-store", metavar="DIR", help="genotype store (hubscan ingest)")
+    parser.add_argument("--genotype-store", metavar="DIR",
+                        help="genotype store (hubscan ingest), or a .bed, .bgen or .pgen read in place")
+    parser.add_argument("--bfile", "--bed", metavar="PREFIX", dest="bfile",
+                        help="PLINK 1 fileset PREFIX.bed/.bim/.fam read in place, no ingest (plink2 --bfile, "
+                             "REGENIE --bed); A1 is the tested (ALT) allele")
+    parser.add_argument("--bgen", metavar="FILE",
+                        help="BGEN file read in place, each block converted as `hubscan ingest` would "
+                             "(plink2/REGENIE --bgen)")
+    parser.add_argument("--pfile", "--pgen", metavar="PREFIX", dest="pfile",
+                        help="PLINK 2 fileset PREFIX.pgen/.pvar/.psam read in place (plink2 --pfile, REGENIE --pgen)")
     parser.add_argument("--phenotypes", "--phenoFile", "--pheno", metavar="PATH",
                         help="`hubscan phenotypes` folder, traits.parquet, or plink2/REGENIE text (FID IID ...)")
     parser.add_argument("--trait", action="append", default=[], metavar="NAME",
@@ -105,6 +114,17 @@ def config_from_args(args, job: str):
             continue
         if value is not None:
             overrides[_FLAG_KEYS.get(dest, dest)] = str(value) if dest == "out" else value
+    named = {flag: value for flag, value in (("--genotype-store", args.genotype_store), ("--bfile", args.bfile),
+                                             ("--bgen", args.bgen), ("--pfile", args.pfile)) if value}
+    if len(named) > 1:
+        from hubscan.errors import ConfigError
+
+        raise ConfigError(f"{' and '.join(named)} each name the genotypes: give one")
+    for flag, ext in (("--bfile", ".bed"), ("--pfile", ".pgen")):
+        if flag in named:
+            overrides["genotypes"] = named[flag] if named[flag].endswith(ext) else named[flag] + ext
+    if args.bgen:
+        overrides["genotypes"] = args.bgen
     if args.covariate_names:
         overrides["covariate_names"] = _comma_list(args.covariate_names)
     if args.trait_list:

@@ -5,7 +5,8 @@ the key named, before any work starts. Paths are resolved against the YAML file'
 
 .. code-block:: yaml
 
-    genotypes: genotype-store            # hubscan's genotype store (hubscan ingest)
+    genotypes: genotype-store            # hubscan's genotype store (hubscan ingest), or read in place:
+                                         #   PREFIX.bed, x.bgen or PREFIX.pgen
     phenotypes: phenotypes               # `hubscan phenotypes` folder, a traits.parquet, or FID IID text
     traits: [ldl, type_2_diabetes]       # or "all" (default)
     covariates: [phenotypes/covariates.tsv, qc/pcs.tsv]   # files joined on IID

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from gwas.scan.config import ScanConfig
-from gwas.store.reader import GenotypeStore
+from gwas.store.source import GenotypeSource as GenotypeStore
 from hubscan.errors import ConfigError, InputError
 from phenotypes.matrix.io import BINARY, TraitMatrix, read_matrix, read_text
 
@@ -353,8 +353,7 @@ def prepare_inputs(cfg: ScanConfig, store: GenotypeStore) -> ScanInputs:
         predictions, step1 = load_predictions(cfg.predictions, names, keep, values, complete, groups)
         files += [Path(cfg.predictions)] + [Path(p.path) for p in predictions.values()]
     inputs = {str(p): {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}
-    success = Path(cfg.genotypes) / "_SUCCESS"
-    inputs[str(Path(cfg.genotypes))] = {"store_record": success.read_text().strip()}
+    inputs[str(Path(cfg.genotypes))] = store.record()
     return ScanInputs(columns, names, list(matrix.types), values, covariates, cov_names, groups, info, inputs,
                       predictions, step1, categorical)
 

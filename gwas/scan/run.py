@@ -30,7 +30,8 @@ from gwas.results.store import finalise_results, write_block
 from gwas.scan.block import TestOptions, run_block, trait_chunks
 from gwas.scan.config import ScanConfig
 from gwas.scan.inputs import ScanInputs, prepare_inputs
-from gwas.store.reader import GenotypeStore
+from gwas.store.source import GenotypeSource as GenotypeStore
+from gwas.store.source import open_genotypes
 from hubscan import __version__
 from hubscan.errors import InputError
 from hubscan.files import check_output_dir, prepare_output_dir
@@ -172,7 +173,7 @@ def plan_scan(cfg: ScanConfig) -> ScanPlan:
     the work into tasks. Raises ConfigError/InputError naming the problem; imports neither Numba
     nor Spark."""
     check_output_dir(cfg.out)
-    store = GenotypeStore(cfg.genotypes)
+    store = open_genotypes(cfg.genotypes)
     inputs = prepare_inputs(cfg, store)
     index = select_variants(cfg, store)
     blocks = plan_blocks(index, cfg.block_size)

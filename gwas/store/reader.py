@@ -12,21 +12,19 @@ Only the Zarr chunks touching the requested rows and columns are read.
 from __future__ import annotations
 
 import os
-import re
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import zarr
 
+from gwas.store.source import GenotypeSource
 from gwas.store.variables import STORE_FORMAT, decode_dosage
 from hubscan.errors import InputError
 from hubscan.parts import SUCCESS_MARKER
 
-_REGION = re.compile(r"^([^:]+)(?::(\d+)?-(\d+)?)?$")
 
-
-class GenotypeStore:
+class GenotypeStore(GenotypeSource):
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not (self.path / SUCCESS_MARKER).is_file():
@@ -55,6 +53,24 @@ class GenotypeStore:
     def variant_field(self, name: str) -> np.ndarray:
         return self.root[name][:]
 
+    def record(self) -> dict:
+        """What results.json records of the store: its ``_SUCCESS`` record (ingest inputs, checksums)."""
+        return {"store_record": (self.path / SUCCESS_MARKER).read_text().strip()}
+
+    def block_variants(self, variant_index: np.ndarray) -> dict[str, np.ndarray]:
+        """The results schema's variant columns of sorted store rows ``variant_index``, reading
+        only the rows' span of each array."""
+        root = self.root
+        lo, hi = int(variant_index[0]), int(variant_index[-1]) + 1
+        rel = variant_index - lo
+        alleles = root["variant_allele"][lo:hi][rel]
+        contigs = np.asarray(self.contig_ids, dtype=object)
+        return {"contig": contigs[root["variant_contig"][lo:hi][rel]],
+                "position": root["variant_position"][lo:hi][rel].astype(np.int64),
+                "variant_id": np.asarray(root["variant_id"][lo:hi][rel], dtype=object),
+                "ref": alleles[:, 0], "alt": alleles[:, 1],
+                "info": root["variant_info"][lo:hi][rel].astype(np.float64)}
+
     def variants(self):
         """pandas DataFrame of per-variant fields (contig name, position, id, ref, alt, stats)."""
         import pandas as pd
@@ -67,42 +83,6 @@ class GenotypeStore:
             "alt_frequency": self.root["variant_allele_frequency"][:],
             "call_rate": self.root["variant_call_rate"][:], "info": self.root["variant_info"][:],
         })
-
-    # -- selections -----------------------------------------------------------------------
-    def sample_index(self, ids) -> np.ndarray:
-        """Column indexes of ``ids`` (in the given order); unknown ids raise InputError."""
-        pos = {s: i for i, s in enumerate(self.sample_ids)}
-        missing = [s for s in ids if s not in pos]
-        if missing:
-            raise InputError(f"{self.path}: {len(missing)} requested sample ids are not in the store")
-        return np.array([pos[s] for s in ids], dtype=np.int64)
-
-    def select_variants(self, min_maf: float | None = None, min_info: float | None = None,
-                        min_call_rate: float | None = None, regions=None, ids=None) -> np.ndarray:
-        """Sorted variant indexes passing every given filter. Regions: ``contig``, ``contig:start-end`` (1-based, inclusive)."""
-        keep = np.ones(self.n_variants, dtype=bool)
-        if min_maf is not None:
-            af = self.root["variant_allele_frequency"][:]
-            keep &= np.minimum(af, 1 - af) >= min_maf
-        if min_info is not None:
-            keep &= self.root["variant_info"][:] >= min_info
-        if min_call_rate is not None:
-            keep &= self.root["variant_call_rate"][:] >= min_call_rate
-        if regions:
-            contig = self.root["variant_contig"][:]
-            pos = self.root["variant_position"][:]
-            in_any = np.zeros_like(keep)
-            for text in regions:
-                m = _REGION.match(text.strip())
-                if not m or m.group(1) not in self.contig_ids:
-                    raise InputError(f"region {text!r}: expected contig[:start-end] with a contig in the store")
-                c = self.contig_ids.index(m.group(1))
-                lo, hi = int(m.group(2) or 0), int(m.group(3) or 2**31)
-                in_any |= (contig == c) & (pos >= lo) & (pos <= hi)
-            keep &= in_any
-        if ids is not None:
-            keep &= np.isin(self.root["variant_id"][:].astype(object), np.asarray(list(ids), dtype=object))
-        return np.flatnonzero(keep)
 
     # -- genotype blocks ---------------------------------------------------------------------
     @staticmethod

@@ -27,34 +27,13 @@ import os
 import numba
 import numpy as np
 
+from gwas.io.plink.layout import BED_MAGIC, bytes_per_variant, check_bed  # noqa: F401 (re-exported)
 from hubscan.errors import InputError
 
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 #: A1 count by 2-bit code (-1 = missing)
 CODE_A1_COUNT = np.array([2, -1, 1, 0], dtype=np.int8)
 #: A1 count by 2-bit code as float64 (NaN = missing)
 CODE_DOSAGE = np.array([2.0, np.nan, 1.0, 0.0])
-
-
-def bytes_per_variant(n_samples: int) -> int:
-    return (n_samples + 3) // 4
-
-
-def check_bed(path: str | os.PathLike, n_samples: int, n_variants: int, fam: str, bim: str) -> None:
-    """Magic bytes and exact size ``3 + n_variants * ceil(n_samples / 4)``; InputError naming the files."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(3)
-    if magic[:2] != BED_MAGIC[:2]:
-        raise InputError(f"{path}: not a PLINK 1 .bed file (first bytes {magic.hex()}, expected 6c1b01)")
-    if magic[2:3] != BED_MAGIC[2:3]:
-        raise InputError(f"{path}: sample-major .bed (mode byte {magic[2:3].hex()}) is not supported; "
-                         "rewrite it with `plink2 --bfile ... --make-bed` (SNP-major)")
-    expected = 3 + n_variants * bytes_per_variant(n_samples)
-    if size != expected:
-        raise InputError(f"{path}: {size} bytes, but {bim} lists {n_variants} variants and {fam} {n_samples} "
-                         f"samples, which need {expected} bytes: the .bed is truncated or the .bim/.fam "
-                         "do not belong to it")
 
 
 @numba.njit(cache=True, nogil=True)
