@@ -21,7 +21,7 @@ from gwas.store.reader import GenotypeStore
 from hubscan.files import atomic_file
 from hubscan.progress import Progress
 
-HARD_CALL_DISTANCE = 0.1
+from gwas.store.variables import HARD_CALL_DISTANCE  # noqa: E402  (one definition: the store's BGEN hard calls use it too)
 #: .bed 2-bit code by ALT count (0, 1, 2) and for missing (index 3).
 _BED_CODE = np.array([0b11, 0b10, 0b00, 0b01], dtype=np.uint8)
 
