@@ -198,7 +198,7 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
             k = 0
             while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
                 bad = bgen_blocks.biallelic_dosages(buf, at[k:], bf.compression, fns, n, rows[k:],
-                                                    block["call_dosage_scaled"], block["variant_allele_frequency"],
+                                                    block["call_dosage_scaled"], block["variant_alt_frequency"],
                                                     block["variant_call_rate"], block["variant_info"], ploidy)
                 if bad == 0:
                     break
@@ -216,7 +216,7 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
 def _put_bgen_row(block: dict[str, np.ndarray], v: int, dosage, square, ploidy) -> None:
     """Row ``v``'s dosage codes and statistics (IMPUTE info) from one variant's float arrays."""
     st = stats.variant_stats(dosage[None], ploidy[None], square[None], stats.INFO_IMPUTE)
-    block["variant_allele_frequency"][v] = st.allele_frequency[0]
+    block["variant_alt_frequency"][v] = st.allele_frequency[0]
     block["variant_call_rate"][v] = st.call_rate[0]
     block["variant_info"][v] = st.info[0]
     block["call_dosage_scaled"][v] = encode_dosage_fast(dosage[None])[0]
@@ -297,7 +297,7 @@ def summarise(dosage: np.ndarray, ploidy: np.ndarray, modes: np.ndarray, square:
     """Per-variant frequency, call rate and INFO (each variant with its own INFO mode, see
     :mod:`gwas.store.stats`) and the encoded dosages of a block."""
     st = stats.variant_stats(dosage, ploidy, square, modes)
-    return {"variant_allele_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
+    return {"variant_alt_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
             "variant_info": st.info, "call_dosage_scaled": encode_dosage_fast(dosage)}
 
 
@@ -328,7 +328,7 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
     gts, phs = block["call_genotype"], block["call_genotype_phased"]
     convert_vcf(plan, a, b, r0, r1, block, dosage, ploidy, modes, gts, phs)
     st = stats.variant_stats(dosage, ploidy, None, modes)
-    block["variant_allele_frequency"][:] = st.allele_frequency
+    block["variant_alt_frequency"][:] = st.allele_frequency
     block["variant_call_rate"][:] = st.call_rate
     block["variant_info"][:] = st.info
     encode_dosage_kernel(dosage, block["call_dosage_scaled"])

@@ -9,8 +9,9 @@ and bio2zarr users can open it: every array carries ``_ARRAY_DIMENSIONS``. Field
   allele, stored as ``round(dosage * DOSAGE_SCALE)`` with ``DOSAGE_SCALE = 16383`` (so hard calls
   0/1/2 and dosages up to ploidy 4 are exact or within 1/32766 of the source - well under the
   1/255 required for imputed data) and ``DOSAGE_MISSING = 65535`` for a missing call.
-* ``variant_allele_frequency`` float64: ALT allele frequency = sum of dosages / sum of ploidies
-  over non-missing calls.
+* ``variant_alt_frequency`` float64: ALT allele frequency = sum of dosages / sum of ploidies
+  over non-missing calls (not sgkit's ``variant_allele_frequency``, one per allele from hard calls,
+  which ``sgkit.variant_stats`` adds; store version 1 used that name).
 * ``variant_call_rate`` float64: share of samples with a non-missing call.
 * ``variant_info`` float64: imputation quality. From genotype probabilities (BGEN) the IMPUTE
   info measure, 1 - sum_i (E[g_i^2] - E[g_i]^2) / (sum_i z_i * p (1 - p)) (Marchini & Howie 2010);
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 STORE_FORMAT = "hubscan-genotype-store"
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: no fill value on integer arrays, variant_alt_frequency (was variant_allele_frequency), filters, QUAL, call_DS
 VCF_ZARR_VERSION = "0.4"
 DOSAGE_SCALE = 16383
 DOSAGE_MISSING = 65535
@@ -83,7 +84,7 @@ FIELDS = {f.name: f for f in [
           "True where the variant's FILTER names filter_id[j] (all False: FILTER missing or not a VCF)"),
     Field("variant_source", ("variants",), "int32", None, "index of the input file"),
     Field("variant_split", ("variants",), "int16", None, "which ALT of the source record (1-based)"),
-    Field("variant_allele_frequency", ("variants",), "float64", np.nan, "ALT allele frequency"),
+    Field("variant_alt_frequency", ("variants",), "float64", np.nan, "ALT allele frequency"),
     Field("variant_call_rate", ("variants",), "float64", np.nan, "share of samples called"),
     Field("variant_info", ("variants",), "float64", np.nan, "imputation INFO / r^2 (1 for hard calls)"),
     Field("call_genotype", ("variants", "samples", "ploidy"), "int8", None, "allele codes, -1 missing, -2 fill"),

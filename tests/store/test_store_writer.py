@@ -35,7 +35,7 @@ def _block(rng, m, n_s):
 def test_chunks_equal_zarr_writes(tmp_path, n_s, m, variants_chunk, samples_chunk, threads):
     block = _block(np.random.default_rng(n_s), m, n_s)
     block["call_DS"][:variants_chunk, :samples_chunk] = np.nan  # a chunk of fill values
-    block["variant_allele_frequency"][:variants_chunk] = np.nan  # float fill NaN
+    block["variant_alt_frequency"][:variants_chunk] = np.nan  # float fill NaN
     ids = [f"s{i}" for i in range(n_s)]
     by_zarr, ours = tmp_path / "zarr", tmp_path / "ours"
     for path in (by_zarr, ours):
