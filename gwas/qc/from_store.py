@@ -45,9 +45,10 @@ def alt_counts_from_dosage(dosage: np.ndarray) -> np.ndarray:
 
 def pack_bed(counts: np.ndarray) -> bytes:
     """(variants, samples) ALT counts (3 = missing) -> .bed variant-major bytes (4 samples per byte,
-    first sample in the low bits)."""
+    first sample in the low bits; the bits past the last sample zero, as the format requires: plink2
+    counts nonzero ones as calls)."""
     n_var, n_samp = counts.shape
-    padded = np.full((n_var, -(-n_samp // 4) * 4), 3, dtype=np.int8)
+    padded = np.full((n_var, -(-n_samp // 4) * 4), 2, dtype=np.int8)  # code 0b00
     padded[:, :n_samp] = counts
     codes = _BED_CODE[padded]
     packed = codes[:, 0::4] | (codes[:, 1::4] << 2) | (codes[:, 2::4] << 4) | (codes[:, 3::4] << 6)
