@@ -167,7 +167,7 @@ def write_store(path: Path, sample_ids: np.ndarray, dosage: np.ndarray, block: i
             "variant_allele": np.tile(np.array([["A", "G"]], dtype=object), (k, 1)),
             "variant_id": np.array([f"v{a + i}" for i in range(k)], dtype=object), "variant_id_mask": np.zeros(k, bool),
             "variant_source": np.zeros(k, np.int32), "variant_split": np.ones(k, np.int16),
-            "variant_allele_frequency": af, "variant_call_rate": np.ones(k), "variant_info": np.ones(k),
+            "variant_alt_frequency": af, "variant_call_rate": np.ones(k), "variant_info": np.ones(k),
             "call_dosage_scaled": encode_dosage(d)})
     PartTracker(path, "ingest", {"bench": "phewas"}).finalise({"variants": m, "samples": n})
 

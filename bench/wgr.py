@@ -71,7 +71,7 @@ def make_store(path: Path, n: int, m: int, chromosomes: int, seed: int = 1) -> n
             "variant_allele": np.array([["A", "G"]] * k, dtype=object),
             "variant_id": np.array([f"v{i}" for i in range(start, start + k)], dtype=object),
             "variant_id_mask": np.zeros(k, bool), "variant_source": np.zeros(k, np.int32),
-            "variant_split": np.ones(k, np.int16), "variant_allele_frequency": af.astype(np.float64),
+            "variant_split": np.ones(k, np.int16), "variant_alt_frequency": af.astype(np.float64),
             "variant_call_rate": called.mean(axis=1), "variant_info": np.ones(k),
             "call_dosage_scaled": encode_dosage(dos)})
     PartTracker(path, "bench-store", {"n": n, "m": m, "seed": seed}).finalise({"variants": m, "samples": n})

@@ -105,7 +105,7 @@ def plan_plink(paths: list[str], kind: str):
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     plan = SourcePlan(kind, paths, None, samples.ids, list(contigs), [-1] * len(contigs), cat["file"],
                       cat["contig"], cat["loc"], cat["pos"], np.zeros(len(cat["pos"]), np.int64), cat["nsplit"],
-                      with_genotypes=True)
+                      with_genotypes=True, with_dosages=kind == "pgen")
     plan.plink = PlinkMeta(**meta, rec_offset=cat["offset"], rec_line=cat["line"], sex=samples.sex)
     return plan
 
@@ -178,5 +178,5 @@ def convert_plink_range(plan, a: int, b: int) -> dict[str, np.ndarray]:
         "variant_id": np.where(absent, ".", ids).astype(object), "variant_id_mask": absent,
         "variant_source": plan.rec_file[v_rec].astype(np.int32), "variant_split": v_alt.astype(np.int16),
         **summary, "call_genotype": gt,
-        "call_genotype_mask": gt == -1, "call_genotype_phased": phased[v_rec - r0] & ~missing,
+        "call_genotype_mask": gt < 0, "call_genotype_phased": phased[v_rec - r0] & ~missing,
     }

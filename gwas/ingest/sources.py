@@ -28,8 +28,8 @@ from gwas.io.bgen.reader import BgenFile, alt_dosages, count_tables, ref_last
 from gwas.ingest.scratch import drop as drop_scratch
 from gwas.ingest.scratch import scratch
 from gwas.store import stats
-from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel
-from gwas.store.variables import FIELDS, GENOTYPE_FIELDS, set_variants
+from gwas.store.dosage_kernel import encode_dosage_fast, encode_dosage_kernel, hard_call_kernel
+from gwas.store.variables import DERIVED_FIELDS, FIELDS, GENOTYPE_FIELDS, set_variants
 from hubscan.errors import ConfigError, InputError
 from hubscan.files import require_file
 
@@ -62,9 +62,13 @@ class SourcePlan:
     bgzf_blocks: list | None = None  # VCF: per file (block offsets, block starts, length) or None if not BGZF
     text: np.ndarray | None = None  # VCF records' text held in memory (uint8; rec_upos index it), single pass
     allele_order: str = NAMED  # BGEN and .bed: which listed allele is REF (see ALLELE_ORDERS)
+    filters: list | None = None  # [(id, description)], PASS first (None: PASS alone)
+    with_dosages: bool = False  # the input can carry dosages: the store gets call_DS
     split_start: np.ndarray = field(init=False)
 
     def __post_init__(self):
+        if self.filters is None:
+            self.filters = [("PASS", "All filters passed")]
         self.split_start = np.concatenate([[0], np.cumsum(self.rec_nsplit)]).astype(np.int64)
 
     @property
@@ -164,7 +168,7 @@ def _plan_bgen(paths, sample_path) -> SourcePlan:
     zeros = np.zeros(len(cat["loc"]), dtype=np.int64)
     return SourcePlan("bgen", paths, str(sample_path) if sample_path else None, samples, list(contigs),
                       [-1] * len(contigs), cat["file"], cat["contig"], cat["loc"], zeros, zeros,
-                      cat["nsplit"], with_genotypes=False)
+                      cat["nsplit"], with_genotypes=True, with_dosages=True)
 
 
 def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, np.ndarray]) -> None:
@@ -175,6 +179,7 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
     every record with its last allele as REF (:func:`gwas.io.bgen.reader.ref_last`)."""
     n, fns, m = len(plan.sample_ids), inflate.functions(), len(block["variant_position"])
     flip = plan.allele_order == REF_LAST
+    ploidy = scratch("ploidy", (m, n), np.int8)  # each call's ploidy, for the hard calls
 
     def read(bf, i, offset):
         var = bf.read(i, offset)
@@ -222,6 +227,7 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
                         set_variants(block, v, plan.rec_contig[rr], h[bgen_blocks.H_POS], var.alleles[0],
                                      var.alleles[j + 1] if len(var.alleles) > 1 else ".", vid, fi, j + 1)
                         _put_bgen_row(block, v, e, f, var.ploidy)
+                        ploidy[v] = var.ploidy
             rec = r + fast
             rows = plan.split_start[rec] - a  # one row each, inside the block
             set_variants(block, rows, plan.rec_contig[rec], heads[fast, bgen_blocks.H_POS], refs, alts, ids, fi, 1)
@@ -229,22 +235,25 @@ def _convert_bgen(plan: SourcePlan, a: int, r0: int, r1: int, block: dict[str, n
             k = 0
             while k < len(rows):  # a block the kernel refuses goes the checked way (which names the fault)
                 bad = bgen_blocks.biallelic_dosages(buf, at[k:], bf.compression, fns, n, rows[k:],
-                                                    block["call_dosage_scaled"], block["variant_allele_frequency"],
-                                                    block["variant_call_rate"], block["variant_info"], flip)
+                                                    block["call_dosage_scaled"], block["variant_alt_frequency"],
+                                                    block["variant_call_rate"], block["variant_info"], ploidy, flip)
                 if bad == 0:
                     break
                 k += bad - 1
                 var = read(bf, int(rec[k]) - first, int(plan.rec_locator[rec[k]]))
                 (e, f), = _bgen_split(var)
                 _put_bgen_row(block, int(rows[k]), e, f, var.ploidy)
+                ploidy[int(rows[k])] = var.ploidy
                 k += 1
         r = end
+    hard_call_kernel(block["call_dosage_scaled"], ploidy, block["call_genotype"], block["call_genotype_mask"],
+                     block["call_genotype_phased"])
 
 
 def _put_bgen_row(block: dict[str, np.ndarray], v: int, dosage, square, ploidy) -> None:
     """Row ``v``'s dosage codes and statistics (IMPUTE info) from one variant's float arrays."""
     st = stats.variant_stats(dosage[None], ploidy[None], square[None], stats.INFO_IMPUTE)
-    block["variant_allele_frequency"][v] = st.allele_frequency[0]
+    block["variant_alt_frequency"][v] = st.allele_frequency[0]
     block["variant_call_rate"][v] = st.call_rate[0]
     block["variant_info"][v] = st.info[0]
     block["call_dosage_scaled"][v] = encode_dosage_fast(dosage[None])[0]
@@ -316,16 +325,16 @@ def convert_range(plan: SourcePlan, a: int, b: int, threads: int = 1, out: dict[
 
 def _empty_block(plan: SourcePlan, m: int) -> dict[str, np.ndarray]:
     """Uninitialised arrays of every store field with a variants dimension, for ``m`` variants."""
-    sizes = {"variants": m, "samples": len(plan.sample_ids), "alleles": 2, "ploidy": 2}
+    sizes = {"variants": m, "samples": len(plan.sample_ids), "alleles": 2, "ploidy": 2, "filters": len(plan.filters)}
     return {name: np.empty(tuple(sizes[d] for d in f.dims), dtype=object if f.dtype == "str" else f.dtype)
-            for name, f in FIELDS.items() if "variants" in f.dims
+            for name, f in FIELDS.items() if "variants" in f.dims and name not in DERIVED_FIELDS
             and (plan.with_genotypes or name not in GENOTYPE_FIELDS)}
 
 def summarise(dosage: np.ndarray, ploidy: np.ndarray, modes: np.ndarray, square: np.ndarray | None = None) -> dict:
     """Per-variant frequency, call rate and INFO (each variant with its own INFO mode, see
     :mod:`gwas.store.stats`) and the encoded dosages of a block."""
     st = stats.variant_stats(dosage, ploidy, square, modes)
-    return {"variant_allele_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
+    return {"variant_alt_frequency": st.allele_frequency, "variant_call_rate": st.call_rate,
             "variant_info": st.info, "call_dosage_scaled": encode_dosage_fast(dosage)}
 
 
@@ -333,6 +342,9 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
     """Convert split variants a..b-1 into rows ``at .. at + b - a`` of the arrays of ``out``."""
     m = b - a
     block = {k: v[at:at + m] for k, v in out.items()}  # views: written in place
+    if plan.kind != "vcf" and plan.kind != "bcf":  # no QUAL or FILTER
+        block["variant_quality"][:] = np.nan
+        block["variant_filter"][:] = False
     if plan.kind in ("bed", "pgen"):
         from gwas.ingest.plink import convert_plink_range
 
@@ -353,9 +365,9 @@ def _convert_sub_range(plan: SourcePlan, a: int, b: int, out: dict[str, np.ndarr
     gts, phs = block["call_genotype"], block["call_genotype_phased"]
     convert_vcf(plan, a, b, r0, r1, block, dosage, ploidy, modes, gts, phs)
     st = stats.variant_stats(dosage, ploidy, None, modes)
-    block["variant_allele_frequency"][:] = st.allele_frequency
+    block["variant_alt_frequency"][:] = st.allele_frequency
     block["variant_call_rate"][:] = st.call_rate
     block["variant_info"][:] = st.info
     encode_dosage_kernel(dosage, block["call_dosage_scaled"])
     if plan.with_genotypes:
-        np.equal(gts, -1, out=block["call_genotype_mask"])
+        np.less(gts, 0, out=block["call_genotype_mask"])

@@ -69,7 +69,8 @@ class _Stream:
         zeros = np.zeros(len(lineno[k]), dtype=np.int64)
         window = SourcePlan("vcf", self.paths, None, self.samples, list(self.contigs), [],
                             np.full(len(zeros), fi, np.int32), ids[run[k]].astype(np.int16), lineno[k], pos[k], zeros,
-                            nalt[k], with_genotypes=True, rec_upos=upos[k] - at, text=text)
+                            nalt[k], with_genotypes=True, rec_upos=upos[k] - at, text=text,
+                            filters=self.store_args["filters"])
         g0, g1 = self.seen, self.seen + window.n_variants
         for part in range(g0 // self.part_size, (g1 - 1) // self.part_size + 1 if g1 > g0 else 0):
             a, b = max(g0, part * self.part_size), min(g1, (part + 1) * self.part_size)
@@ -101,7 +102,7 @@ class _Stream:
             if self.block is None:
                 empty = np.zeros(0, dtype=np.int64)
                 stub = SourcePlan("vcf", self.paths, None, self.samples, [], [], empty, empty, empty, empty, empty,
-                                  empty, with_genotypes=True)
+                                  empty, with_genotypes=True, filters=self.store_args["filters"])
                 self.block = _empty_block(stub, self.part_size)
 
     def _name(self, part: int) -> str:
@@ -164,6 +165,8 @@ def stream_vcfs(out: Path, paths: list[str], part_size: int, store_args: dict, t
     """Ingest bgzipped VCFs in one pass (see module docstring); ``store_part(store, (name, a, b),
     block)`` writes a part and its marker. Returns (variants, samples, parts converted)."""
     headers = [vcf.vcf_header(p, "vcf") for p in paths]
+    filters, has_ds = vcf.vcf_filters_and_dosage(paths, "vcf")
+    store_args = {**store_args, "filters": filters, "with_dosages": has_ds}
     samples = None
     for p, h in zip(paths, headers):
         samples = same_samples(samples, h[0], p, paths[0])

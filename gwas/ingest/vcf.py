@@ -73,6 +73,35 @@ def vcf_header(path: str, kind: str):
     raise InputError(f"{path}: no #CHROM header line before the records: not a VCF")
 
 
+_FILTER_LINE = re.compile(r'^##FILTER=<ID=([^,>]+)(?:.*?Description="((?:[^"\\]|\\.)*)")?')
+
+
+def vcf_filters_and_dosage(paths, kind: str) -> tuple[list[tuple[str, str]], bool]:
+    """The inputs' filters as (id, description) pairs, PASS first then the ##FILTER ids in order of
+    first appearance, and whether any header declares FORMAT DS (the store then gets ``call_DS``)."""
+    filters, has_ds = {"PASS": "All filters passed"}, False
+    for path in paths:
+        if kind == "bcf":
+            import pysam
+
+            with pysam.VariantFile(path) as vf:
+                for name, rec in vf.header.filters.items():
+                    filters.setdefault(name, rec.description or "")
+                has_ds = has_ds or "DS" in vf.header.formats
+            continue
+        with _open_text(path) as fh:
+            for raw in fh:
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                if not line.startswith("##"):
+                    break
+                m = _FILTER_LINE.match(line)
+                if m:
+                    filters.setdefault(m.group(1), m.group(2) or "")
+                elif line.startswith("##FORMAT=<") and re.search(r"[<,]ID=DS[,>]", line):
+                    has_ds = True
+    return list(filters.items()), has_ds
+
+
 def _line_head(path: str, lineno: int, raw: bytes):
     """(chrom, pos, n_alt) of one record line, or None for a blank line; InputError when malformed."""
     cols = raw.split(b"\t", 5)
@@ -223,9 +252,11 @@ def plan_vcf(paths, kind, threads: int = 1):
             cols[k].append(np.asarray(v, dtype=np.int64))
     ids = list(contigs)
     arr = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in cols.items()}
+    filters, has_ds = vcf_filters_and_dosage(paths, kind)
     return SourcePlan(kind, paths, None, samples, ids, [contig_len.get(c, -1) for c in ids],
                       arr["file"].astype(np.int32), arr["contig"].astype(np.int16), arr["loc"], arr["pos"],
-                      arr["rank"], arr["nsplit"], with_genotypes=True, rec_upos=arr["upos"], bgzf_blocks=blocks)
+                      arr["rank"], arr["nsplit"], with_genotypes=True, rec_upos=arr["upos"], bgzf_blocks=blocks,
+                      filters=filters, with_dosages=has_ds)
 
 
 # -- conversion ----------------------------------------------------------------------------------
@@ -311,6 +342,35 @@ def _record_error(where: str, kind: int, sample: int, n: int, fmt: str, chrom: s
                       "on X, Y and MT")
 
 
+def _quality_and_filters(plan, r0: int, meta: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per record of ``meta`` (from record ``r0``): QUAL as float32 (NaN for '.') and a row of
+    ``plan.filters`` flags (True where FILTER names the filter; all False for '.'). A QUAL that is not
+    a number or a FILTER not declared in the header raises InputError naming the file and line."""
+    index = {name: j for j, (name, _) in enumerate(plan.filters)}
+    quality = np.full(len(meta), np.nan, np.float32)
+    filtered = np.zeros((len(meta), len(plan.filters)), np.bool_)
+    seen: dict[bytes, list[int]] = {b".": [], b"PASS": [index["PASS"]]}
+    for i, x in enumerate(meta):
+        qual, names = x[5], x[6]
+        where = lambda: f"{plan.paths[int(plan.rec_file[r0 + i])]}:{int(plan.rec_locator[r0 + i])}"  # noqa: E731
+        if qual != b".":
+            try:
+                quality[i] = float(qual)
+            except ValueError:
+                raise InputError(f"{where()}: QUAL {qual[:20].decode(errors='replace')!r} is not a number") from None
+        cols = seen.get(names)
+        if cols is None:
+            cols = []
+            for name in names.decode(errors="replace").split(";"):
+                if name not in index:
+                    raise InputError(f"{where()}: FILTER {name!r} is not declared in the header "
+                                     f"(no ##FILTER=<ID={name},...> line)")
+                cols.append(index[name])
+            seen[names] = cols
+        filtered[i, cols] = True
+    return quality, filtered
+
+
 def convert_vcf(plan, a: int, b: int, r0: int, r1: int, block: dict, dosage, ploidy, modes, gts, phs) -> None:
     """Fill rows 0..b-a-1 of ``block`` (variant fields) and of the call arrays from records r0..r1-1,
     whose split variants cover a..b-1 (see :func:`gwas.ingest.sources.convert_range`)."""
@@ -355,7 +415,8 @@ def convert_vcf(plan, a: int, b: int, r0: int, r1: int, block: dict, dosage, plo
         if chrom not in haploid:
             haploid[chrom] = bool(HAPLOID_CONTIGS.match(chrom))
         haploid_ok[i] = haploid[chrom]
-        meta.append((chrom, int(text[t[0] + 1:t[1]]), text[t[1] + 1:t[2]].decode(), ref, alts or ["."]))
+        meta.append((chrom, int(text[t[0] + 1:t[1]]), text[t[1] + 1:t[2]].decode(), ref, alts or ["."],
+                     text[t[4] + 1:t[5]], text[t[5] + 1:t[6]]))
     done = len(meta)
     err = np.zeros(3, np.int64)
     sample_start = np.where(tabs[:, 8] >= 0, tabs[:, 8] + 1, ends)
@@ -378,6 +439,9 @@ def convert_vcf(plan, a: int, b: int, r0: int, r1: int, block: dict, dosage, plo
         return np.array([x[k] for x in meta], dtype=dtype)[rec]
 
     alts = np.array([alt for x in meta for alt in x[4]], dtype=object)[keep]
+    quality, filtered = _quality_and_filters(plan, r0, meta)
+    block["variant_quality"][rows] = quality[rec]
+    block["variant_filter"][rows] = filtered[rec]
     set_variants(block, rows, plan.rec_contig[r0 + rec], column(1, np.int64), column(3), alts, column(2),
                  plan.rec_file[r0 + rec], split)
     modes[rows] = np.where(fields["ds"][rec] >= 0, stats.INFO_MACH, stats.INFO_HARD)

@@ -21,7 +21,7 @@ from gwas.store.reader import GenotypeStore
 from hubscan.files import atomic_file
 from hubscan.progress import Progress
 
-HARD_CALL_DISTANCE = 0.1
+from gwas.store.variables import HARD_CALL_DISTANCE  # noqa: E402  (one definition: the store's BGEN hard calls use it too)
 #: .bed 2-bit code by ALT count (0, 1, 2) and for missing (index 3).
 _BED_CODE = np.array([0b11, 0b10, 0b00, 0b01], dtype=np.uint8)
 
@@ -45,9 +45,10 @@ def alt_counts_from_dosage(dosage: np.ndarray) -> np.ndarray:
 
 def pack_bed(counts: np.ndarray) -> bytes:
     """(variants, samples) ALT counts (3 = missing) -> .bed variant-major bytes (4 samples per byte,
-    first sample in the low bits)."""
+    first sample in the low bits; the bits past the last sample zero, as the format requires: plink2
+    counts nonzero ones as calls)."""
     n_var, n_samp = counts.shape
-    padded = np.full((n_var, -(-n_samp // 4) * 4), 3, dtype=np.int8)
+    padded = np.full((n_var, -(-n_samp // 4) * 4), 2, dtype=np.int8)  # code 0b00
     padded[:, :n_samp] = counts
     codes = _BED_CODE[padded]
     packed = codes[:, 0::4] | (codes[:, 1::4] << 2) | (codes[:, 2::4] << 4) | (codes[:, 3::4] << 6)

@@ -102,7 +102,7 @@ def minor_allele_counts(cfg: ScanConfig, store: GenotypeStore, index: np.ndarray
 
     kept = selected_samples(cfg, store)
     if len(kept) == store.n_samples:
-        af = store.variant_field("variant_allele_frequency")[index]
+        af = store.variant_field("variant_alt_frequency")[index]
         alleles = 2.0 * np.rint(store.variant_field("variant_call_rate")[index] * store.n_samples)
         alt = af * alleles
         return np.minimum(alt, alleles - alt)

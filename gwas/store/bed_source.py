@@ -129,7 +129,7 @@ class BedGenotypes(GenotypeSource):
         return len(self._fields["variant_position"])
 
     def variant_field(self, name: str) -> np.ndarray:
-        if name in ("variant_allele_frequency", "variant_call_rate"):
+        if name in ("variant_alt_frequency", "variant_call_rate"):
             self._allele_stats()
         if name not in self._fields:
             raise InputError(f"{self.path}: a PLINK fileset read in place has no {name}")
@@ -145,7 +145,7 @@ class BedGenotypes(GenotypeSource):
         bed_allele_sums(self._raw, self.n_samples, self.modes, self.male, sums)
         alt, ploidy, called = (sums[:, k] for k in range(3))
         with np.errstate(invalid="ignore", divide="ignore"):
-            self._fields["variant_allele_frequency"] = np.where(ploidy > 0, alt.astype(np.float64) / ploidy, np.nan)
+            self._fields["variant_alt_frequency"] = np.where(ploidy > 0, alt.astype(np.float64) / ploidy, np.nan)
         self._fields["variant_call_rate"] = called / self.n_samples
 
     @cached_property

@@ -30,7 +30,7 @@ from hubscan.errors import InputError
 #: variants converted at a time by the whole-file pass the filters need
 PASS_VARIANTS = 5000
 #: the store fields a scan reads of every variant
-_FIELDS = ("variant_position", "variant_id", "variant_allele", "variant_allele_frequency", "variant_call_rate",
+_FIELDS = ("variant_position", "variant_id", "variant_allele", "variant_alt_frequency", "variant_call_rate",
            "variant_info")
 
 

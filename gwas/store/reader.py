@@ -23,6 +23,9 @@ from gwas.store.variables import STORE_FORMAT, decode_dosage
 from hubscan.errors import InputError
 from hubscan.parts import SUCCESS_MARKER
 
+#: fields renamed since store version 1
+_VERSION_1_NAMES = {"variant_alt_frequency": "variant_allele_frequency"}
+
 
 class GenotypeStore(GenotypeSource):
     def __init__(self, path: str | os.PathLike):
@@ -51,6 +54,10 @@ class GenotypeStore(GenotypeSource):
         return self.root["sample_id"].shape[0]
 
     def variant_field(self, name: str) -> np.ndarray:
+        """A per-variant field (``variant_alt_frequency`` also from a version-1 store, which named it
+        ``variant_allele_frequency``)."""
+        if name not in self.root and name in _VERSION_1_NAMES:
+            name = _VERSION_1_NAMES[name]
         return self.root[name][:]
 
     def record(self) -> dict:
@@ -80,7 +87,7 @@ class GenotypeStore(GenotypeSource):
             "contig": np.asarray(self.contig_ids, dtype=object)[self.root["variant_contig"][:]],
             "position": self.root["variant_position"][:], "id": self.root["variant_id"][:],
             "ref": alleles[:, 0], "alt": alleles[:, 1],
-            "alt_frequency": self.root["variant_allele_frequency"][:],
+            "alt_frequency": self.variant_field("variant_alt_frequency"),
             "call_rate": self.root["variant_call_rate"][:], "info": self.root["variant_info"][:],
         })
 

@@ -2,7 +2,7 @@
 
 :class:`GenotypeSource` is what the scan path (:mod:`gwas.scan`) uses of either: sample ids,
 contigs, per-variant fields by store name (``variant_contig``, ``variant_position``,
-``variant_id``, ``variant_allele``, ``variant_allele_frequency``, ``variant_call_rate``,
+``variant_id``, ``variant_allele``, ``variant_alt_frequency``, ``variant_call_rate``,
 ``variant_info``), the variant filters, blocks of uint16 dosage codes (the store's
 ``call_dosage_scaled``: ALT dosage x 16383, 65535 missing), a block's result columns and a
 provenance record for results.json. :func:`open_genotypes` picks the reader from the path:
@@ -56,7 +56,7 @@ class GenotypeSource:
         """Sorted variant indexes passing every given filter. Regions: ``contig``, ``contig:start-end`` (1-based, inclusive)."""
         keep = np.ones(self.n_variants, dtype=bool)
         if min_maf is not None:
-            af = self.variant_field("variant_allele_frequency")
+            af = self.variant_field("variant_alt_frequency")
             keep &= np.minimum(af, 1 - af) >= min_maf
         if min_info is not None:
             keep &= self.variant_field("variant_info") >= min_info

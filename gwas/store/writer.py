@@ -4,8 +4,9 @@ The driver calls :func:`create_store` once with the final shape; parallel tasks 
 :func:`write_block` with ranges that start on a variant-chunk boundary, so no two tasks ever
 write the same Zarr chunk file. Each chunk file is written whole, via a temporary name: numeric
 fields' chunks by :func:`_write_chunk` (Zarr v2's chunk encoding from the array's own metadata:
-C order, no filters, edge chunks padded with the fill value, a chunk of fill values not stored -
-the bytes Zarr itself writes, at less cost and on several threads; a chunk is copied into a
+C order, no filters, edge chunks padded with the fill value (zeros without one), a chunk of fill
+values not stored (arrays with a fill value only: integer and boolean arrays have none and every
+chunk is written, see :mod:`gwas.store.variables`) - the bytes Zarr itself writes, at less cost and on several threads; a chunk is copied into a
 buffer each thread keeps, as memory touched for the first time is slow to map), strings by Zarr.
 Completion is marked separately (:mod:`gwas.store.ingest`).
 """
@@ -23,8 +24,9 @@ import numcodecs
 import numpy as np
 
 from gwas.ingest.scratch import scratch
-from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK, FIELDS, GENOTYPE_FIELDS,
-                                  STORE_FORMAT, STORE_VERSION, VCF_ZARR_VERSION, check_block)
+from gwas.store.variables import (DEFAULT_SAMPLES_CHUNK, DEFAULT_VARIANTS_CHUNK, DERIVED_FIELDS, FIELDS,
+                                  GENOTYPE_FIELDS, STORE_FORMAT, STORE_VERSION, VCF_ZARR_VERSION, check_block,
+                                  decode_dosage)
 
 if TYPE_CHECKING:
     import zarr
@@ -46,22 +48,34 @@ def open_group(path: str | os.PathLike, mode: str) -> zarr.Group:
 
 def create_store(path: str | os.PathLike, sample_ids, contig_ids, contig_lengths, n_variants: int,
                  with_genotypes: bool, variants_chunk: int = DEFAULT_VARIANTS_CHUNK,
-                 samples_chunk: int = DEFAULT_SAMPLES_CHUNK, attrs: dict | None = None) -> zarr.Group:
-    """Create every array (filled with its registry fill value) and the small sample/contig arrays."""
+                 samples_chunk: int = DEFAULT_SAMPLES_CHUNK, attrs: dict | None = None,
+                 filters: list[tuple[str, str]] | None = None, with_dosages: bool = False) -> zarr.Group:
+    """Create every array and the small sample/contig/filter arrays. ``filters``: (id, description)
+    pairs, PASS first (default PASS alone); ``with_dosages``: also ``call_DS``."""
+    filters = filters or [("PASS", "All filters passed")]
     root = open_group(path, "a")  # keep _parts/ markers
     root.attrs.update({"vcf_zarr_version": VCF_ZARR_VERSION, "format": STORE_FORMAT,
                        "store_version": STORE_VERSION, **(attrs or {})})
     sizes = {"variants": n_variants, "samples": len(sample_ids), "alleles": 2, "ploidy": 2,
-             "contigs": len(contig_ids)}
+             "contigs": len(contig_ids), "filters": len(filters)}
     chunk_of = {"variants": variants_chunk, "samples": samples_chunk, "alleles": 2, "ploidy": 2,
-                "contigs": max(len(contig_ids), 1)}
+                "contigs": max(len(contig_ids), 1), "filters": len(filters)}
     for name, f in FIELDS.items():
-        if (name in GENOTYPE_FIELDS and not with_genotypes) or "contigs" in f.dims:
+        if ((name in GENOTYPE_FIELDS and not with_genotypes) or (name in DERIVED_FIELDS and not with_dosages)
+                or "contigs" in f.dims):
             continue
         _create_field(root, name, sizes, chunk_of)
-    root["sample_id"][:] = np.asarray(sample_ids, dtype=str)
+    _array(root, "sample_id")[:] = np.asarray(sample_ids, dtype=str)
+    _array(root, "filter_id")[:] = np.asarray([f[0] for f in filters], dtype=str)
+    _array(root, "filter_description")[:] = np.asarray([f[1] for f in filters], dtype=str)
     set_contigs(path, contig_ids, contig_lengths)
     return root
+
+
+def _array(root: zarr.Group, name: str) -> zarr.Array:
+    """Array ``name`` writing every chunk, also one of zeros: arrays without a fill value (integers,
+    booleans) must have every chunk, or a Zarr 2 reader returns uninitialised memory for it."""
+    return root[name].with_config({"write_empty_chunks": True})
 
 
 def _create_field(root: zarr.Group, name: str, sizes: dict, chunk_of: dict) -> None:
@@ -82,8 +96,8 @@ def set_contigs(path: str | os.PathLike, contig_ids, contig_lengths) -> None:
     for name in ("contig_id", "contig_length"):
         _create_field(root, name, {"contigs": n}, {"contigs": max(n, 1)})
     if contig_ids:
-        root["contig_id"][:] = np.asarray(contig_ids, dtype=str)
-        root["contig_length"][:] = np.asarray(contig_lengths, dtype=np.int64)
+        _array(root, "contig_id")[:] = np.asarray(contig_ids, dtype=str)
+        _array(root, "contig_length")[:] = np.asarray(contig_lengths, dtype=np.int64)
 
 
 def variants_size(path: str | os.PathLike) -> int:
@@ -106,11 +120,13 @@ def write_block(path: str | os.PathLike, start: int, block: dict[str, np.ndarray
     numeric fields' chunks encoded and written on ``threads`` threads."""
     root = open_group(path, "r+")
     check_block(block, root["sample_id"].shape[0])
+    if "call_DS" in root and "call_DS" not in block:
+        block = {**block, "call_DS": decode_dosage(block["call_dosage_scaled"])}
     chunks = []
     for name, arr in block.items():
         if name not in root:
             continue
-        z = root[name]
+        z = _array(root, name)
         stop = start + arr.shape[0]
         whole = start % z.chunks[0] == 0 and (stop % z.chunks[0] == 0 or stop == z.shape[0])
         if arr.dtype == object or not whole or z.metadata.filters or z.metadata.order != "C":
@@ -141,12 +157,12 @@ def _write_chunk(folder: Path, z: zarr.Array, start: int, arr: np.ndarray, index
     elif piece.shape == z.chunks:  # copied into this thread's buffer: no fresh pages to fault in
         data = scratch("chunk", z.chunks, arr.dtype)
         data[...] = piece
-    else:
-        data = np.full(z.chunks, m.fill_value, dtype=arr.dtype)
+    else:  # no fill value (integers, booleans): zeros, as Zarr pads
+        data = np.full(z.chunks, 0 if m.fill_value is None else m.fill_value, dtype=arr.dtype)
         data[tuple(slice(0, k) for k in piece.shape)] = piece
     key = folder / m.dimension_separator.join(map(str, index))
     fill = m.fill_value
-    if data.flat[0] == fill or (fill != fill and data.flat[0] != data.flat[0]):  # maybe all fill: check all
+    if fill is not None and (data.flat[0] == fill or (fill != fill and data.flat[0] != data.flat[0])):  # maybe all fill
         if (np.isnan(data).all() if fill != fill else (data == fill).all()):
             key.unlink(missing_ok=True)
             return
@@ -175,5 +191,5 @@ def name_missing_ids(path: str | os.PathLike) -> int:
     ids = root["variant_id"][:]
     ids[absent] = [f"{c}:{p}:{r}:{a}" for c, p, r, a in zip(chrom.tolist(), pos.tolist(), alleles[:, 0].tolist(),
                                                             alleles[:, 1].tolist())]
-    root["variant_id"][:] = ids
+    _array(root, "variant_id")[:] = ids
     return len(absent)

@@ -63,7 +63,7 @@ def test_biallelic_dosages_equal_per_variant_decode(shared_data, name, last):
             e, f = np.empty(b.n_samples), np.empty(b.n_samples)
             decode.biallelic_moments(v.probs, v.ploidy.astype(np.int64), v.phased, e, f)
             ref = stats.variant_stats_reference(e[None], v.ploidy[None].astype(float), f[None], stats.INFO_IMPUTE)
-            want.append((encode_dosage(e), ref.allele_frequency[0], ref.call_rate[0], ref.info[0]))
+            want.append((encode_dosage(e), ref.allele_frequency[0], ref.call_rate[0], ref.info[0], v.ploidy))
             at.append(heads[i, blocks.H_DATA])
     assert want
     m, at = len(want), np.array(at, dtype=np.int64)
@@ -71,9 +71,11 @@ def test_biallelic_dosages_equal_per_variant_decode(shared_data, name, last):
     for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
         out = np.zeros((m, b.n_samples), np.uint16)
         af, cr, info = np.full(m, -1.0), np.full(m, -1.0), np.full(m, -1.0)
-        assert fn(buf, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr, info, last) == 0
-        for i, (codes, p, c, inf) in enumerate(want):
+        ploidy = np.full((m, b.n_samples), -1, np.int8)
+        assert fn(buf, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr, info, ploidy, last) == 0
+        for i, (codes, p, c, inf, z) in enumerate(want):
             np.testing.assert_array_equal(out[rows[i]], codes)
+            np.testing.assert_array_equal(ploidy[rows[i]], z)
             assert cr[rows[i]] == c
             np.testing.assert_allclose(af[rows[i]], p, rtol=1e-12)  # NumPy sums pairwise: not bit for bit
             np.testing.assert_allclose(info[rows[i]], inf, rtol=0, atol=1e-9)  # INFO: a difference of sums
@@ -81,7 +83,7 @@ def test_biallelic_dosages_equal_per_variant_decode(shared_data, name, last):
     bad = buf.copy()
     bad[at[k] + 8: at[k] + 24] = 0xFF  # the start of variant k's (compressed) probability block
     assert blocks.biallelic_dosages(bad, at, b.compression, inflate.functions(), b.n_samples, rows, out, af, cr,
-                                    info) == k + 1
+                                    info, ploidy) == k + 1
 
 
 def test_biallelic_dosages_equal_fused_statistics_kernel(shared_data):
@@ -97,8 +99,10 @@ def test_biallelic_dosages_equal_fused_statistics_kernel(shared_data):
         out = np.empty((b.n_variants, b.n_samples), np.uint16)
         af, cr, info = np.empty(b.n_variants), np.empty(b.n_variants), np.empty(b.n_variants)
         rows = np.arange(b.n_variants)
+        ploidy = np.empty((b.n_variants, b.n_samples), np.int8)
         assert blocks.biallelic_dosages(buf, heads[:, blocks.H_DATA].copy(), b.compression, inflate.functions(),
-                                        b.n_samples, rows, out, af, cr, info) == 0
+                                        b.n_samples, rows, out, af, cr, info, ploidy) == 0
+        np.testing.assert_array_equal(ploidy, z)
     for got, ref in ((af, want.allele_frequency), (cr, want.call_rate), (info, want.info)):
         np.testing.assert_array_equal(got.view(np.uint64), ref.view(np.uint64))
 
@@ -149,7 +153,8 @@ def test_diploid_8bit_one_pass_equals_general_decode(last):
     want = stats.row_stats(e, f, z, stats.INFO_IMPUTE)
     for fn in (blocks.biallelic_dosages, blocks.biallelic_dosages.py_func):
         out = np.zeros((1, n), np.uint16)
-        af, cr, info = np.empty(1), np.empty(1), np.empty(1)
-        assert fn(buf, np.array([0]), 0, inflate.functions(), n, np.array([0]), out, af, cr, info, last) == 0
+        af, cr, info, ploidy = np.empty(1), np.empty(1), np.empty(1), np.empty((1, n), np.int8)
+        assert fn(buf, np.array([0]), 0, inflate.functions(), n, np.array([0]), out, af, cr, info, ploidy, last) == 0
+        np.testing.assert_array_equal(ploidy[0], z)
         np.testing.assert_array_equal(out[0], encode_dosage(e))
         assert (af[0], cr[0], info[0]) == want

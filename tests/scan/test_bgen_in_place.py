@@ -16,7 +16,7 @@ from gwas.store.source import open_genotypes
 from hubscan.cli import main
 from tests.scan.test_bed_in_place import _args, _read, cohort  # noqa: F401 (cohort: the fixture)
 
-FIELDS = ["variant_contig", "variant_position", "variant_id", "variant_allele", "variant_allele_frequency",
+FIELDS = ["variant_contig", "variant_position", "variant_id", "variant_allele", "variant_alt_frequency",
           "variant_call_rate", "variant_info"]
 
 

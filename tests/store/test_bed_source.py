@@ -19,7 +19,7 @@ from gwas.store.source import bed_prefix, open_genotypes
 from hubscan.errors import InputError
 
 N, M = 203, 400
-FIELDS = ["variant_contig", "variant_position", "variant_id", "variant_allele", "variant_allele_frequency",
+FIELDS = ["variant_contig", "variant_position", "variant_id", "variant_allele", "variant_alt_frequency",
           "variant_call_rate", "variant_info"]
 
 

@@ -178,6 +178,13 @@ def test_bed_ploidy_from_sex(tmp_path):
     np.testing.assert_allclose(s.variants().alt_frequency, [3 / 6, 5 / 7, 4 / 5, 2 / 5])  # ALT / sum of ploidies
 
 
+def test_packer_zeroes_the_bits_past_the_last_sample():
+    """PLINK's format: the unused bits of a variant's last byte are 0 (plink2 counted nonzero padding
+    as missing calls, e.g. 150 samples: 2 extra missing and a negative hom-ALT count in --hardy)."""
+    raw = pack_bed(np.full((2, 5), 3, np.int8))  # all missing (0b01), one sample in the second byte
+    assert raw == bytes([0b01010101, 0b00000001]) * 2
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 13), st.integers(1, 5), st.integers(0, 2**32 - 1))
 def test_bed_decoder_inverts_independent_packer(n_s, n_v, seed):

@@ -135,13 +135,14 @@ def _diploid8_row(data, n_samples, lut, table, codes, ref_last=False):
 
 
 @numba.njit(cache=True, nogil=True)
-def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_out, af, call_rate, info,
+def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_out, af, call_rate, info, ploidy_out,
                       ref_last=False):
     """Biallelic layout-2 variants whose genotype data fields start at ``buf[data_at[i]]``: each is
     decompressed (``fns``: :func:`gwas.io.inflate.functions`), decoded by
     :func:`gwas.io.bgen.decode.biallelic_block`, summarised by :func:`gwas.store.stats.row_stats`
     (IMPUTE info) and encoded (:func:`gwas.store.dosage_kernel.encode_one`) into row ``rows[i]`` of
-    ``dosage_out`` (uint16 (m, n_samples)), ``af``, ``call_rate`` and ``info`` - an 8-bit unphased
+    ``dosage_out`` (uint16 (m, n_samples)), ``af``, ``call_rate``, ``info`` and ``ploidy_out`` (int8
+    (m, n_samples), each sample's ploidy) - an 8-bit unphased
     all-diploid block (imputed data's usual form) in one pass by :func:`_diploid8_row`, with the same
     result. The fields must lie inside ``buf`` (as :func:`walk_headers` checks). Returns 0, or i + 1
     for the first variant that cannot be decoded this way (corrupt, or not a biallelic layout-2 block).
@@ -177,10 +178,12 @@ def biallelic_dosages(buf, data_at, compression, fns, n_samples, rows, dosage_ou
         phased, bits, pmin, pmax = biallelic_header(data, n_samples)
         if bits == 8 and phased == 0 and pmin == 2 and pmax == 2:
             af[row], call_rate[row], info[row] = _diploid8_row(data, n_samples, lut, table, dosage_out[row], ref_last)
+            ploidy_out[row] = 2
             continue
         if not biallelic_block(data, n_samples, e, f, z, ref_last):
             return i + 1
         af[row], call_rate[row], info[row] = row_stats(e, f, z, INFO_IMPUTE)
         for s in range(n_samples):
             dosage_out[row, s] = encode_one(e[s])
+            ploidy_out[row, s] = z[s]
     return 0
