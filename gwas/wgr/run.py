@@ -143,13 +143,15 @@ def prepare(cfg: WgrConfig, store: GenotypeStore):
 def _block_task(out: str, tracker_args: tuple, store_path: str, shared: Level0Inputs,
                 task: tuple[str, int, np.ndarray]) -> tuple[str, int]:
     """Level 0 of one block: genotypes -> spilled predictions (T, n, L) -> completion marker (with
-    the task's wall and CPU seconds, reading included, and its process's peak memory so far)."""
+    the task's wall seconds, CPU seconds of its thread and of its process (a Spark worker runs one
+    task at a time: its process CPU includes the reading and Numba threads), reading included, and
+    its process's peak memory so far)."""
     import resource
     import time
 
     from gwas.kernels.impute import SCALED, mean_impute
 
-    started, cpu_started = time.perf_counter(), time.thread_time()
+    started, cpu_started, process_started = time.perf_counter(), time.thread_time(), time.process_time()
     name, _, index = task
     store = GenotypeStore(store_path)
     codes = store.dosage_codes(_as_selection(index), shared.rows)
@@ -169,6 +171,7 @@ def _block_task(out: str, tracker_args: tuple, store_path: str, shared: Level0In
     PartTracker(*tracker_args).mark_done(name, {
         "variants": len(index), "first": int(index[0]), "last": int(index[-1]), "shape": list(pred.shape),
         "seconds": round(time.perf_counter() - started, 3), "cpu_seconds": round(time.thread_time() - cpu_started, 3),
+        "process_cpu_seconds": round(time.process_time() - process_started, 3),
         "process_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
     return name, len(index)
 
