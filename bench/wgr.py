@@ -16,6 +16,14 @@ and ridge grids. The predictions are compared too (lowest per-chromosome correla
 
     .venv/bin/python bench/wgr.py                              # 5,000 x 20,000, 10 chromosomes
     .venv/bin/python bench/wgr.py --samples 10000 --variants 100000   # the issue's size
+
+`--spark` runs hubscan alone (no REGENIE, no .bed) with its level-0 blocks as Spark tasks on
+`--spark-master local[2]`, for the scaling row (issue 18: step 1 at 50,000 samples on local Spark):
+besides the whole command it prints, from the blocks' completion markers, the level-0 wall and CPU
+seconds per block, the Python workers' peak memory, the largest spilled block, and the CPU time per
+sample x variant (x trait), the figure that extrapolates to a hub's cohort on a cluster.
+
+    .venv/bin/python bench/wgr.py --spark --samples 50000 --variants 20000 --cases qt1,qt20,bt5
 """
 
 from __future__ import annotations
@@ -57,11 +65,15 @@ def make_store(path: Path, n: int, m: int, chromosomes: int, seed: int = 1) -> n
     for start in range(0, m, WRITE_BLOCK):
         k = min(WRITE_BLOCK, m - start)
         freq = rng.uniform(0.05, 0.5, k)
-        dos = rng.binomial(2, freq[:, None], size=(k, n)).astype(np.float32)
+        dos = np.empty((k, n), np.float32)
+        step = max(1, 25_000_000 // n)        # draws in slices: temporaries of ~200 MB at any n
+        for a in range(0, k, step):
+            dos[a:a + step] = rng.binomial(2, freq[a:a + step, None], size=(min(step, k - a), n))
         for j in range(k):
             if start + j in causal:
                 score += rng.normal() * (dos[j] - 2 * freq[j]) / np.sqrt(2 * freq[j] * (1 - freq[j]))
-        dos[rng.random((k, n)) < 0.005] = np.nan
+        for a in range(0, k, step):
+            dos[a:a + step][rng.random((min(step, k - a), n)) < 0.005] = np.nan
         called = ~np.isnan(dos)
         af = np.nansum(dos, axis=1) / (2 * called.sum(axis=1))
         contig = contig_of[start:start + k]
@@ -132,8 +144,9 @@ def agreement(hub_list: Path, reg_list: Path, traits: list[str], sample_ids: lis
     return worst
 
 
-def prepare(root: Path, n: int, m: int, chromosomes: int) -> None:
-    """The store, its .bed and the phenotype and covariate files in ``root`` (kept when present)."""
+def prepare(root: Path, n: int, m: int, chromosomes: int, bed: bool = True) -> None:
+    """The store, its .bed (``bed``) and the phenotype and covariate files in ``root`` (kept when
+    present)."""
     from gwas.qc.from_store import store_to_plink
 
     root.mkdir(parents=True, exist_ok=True)
@@ -141,8 +154,74 @@ def prepare(root: Path, n: int, m: int, chromosomes: int) -> None:
     if not (store / "_SUCCESS").is_file():
         np.save(root / "score.npy", make_store(store, n, m, chromosomes))
     make_inputs(root, n, np.load(root / "score.npy"))
-    if not (root / "geno.bed").is_file():
+    if bed and not (root / "geno.bed").is_file():
         store_to_plink(store, root / "geno")
+
+
+def block_times(out: Path) -> dict:
+    """Level-0 figures from the blocks' completion markers (gwas.wgr.run._block_task): per-block
+    wall and CPU seconds (median, max, sum) and the Python workers' largest peak memory."""
+    import json
+
+    infos = [json.loads(f.read_text()) for f in sorted((out / "_parts").glob("block-*.done"))]
+    wall = np.array([i["seconds"] for i in infos])
+    # a Spark worker runs one task at a time: its process CPU is the task's (reading, Numba threads)
+    cpu = np.array([i.get("process_cpu_seconds", i["cpu_seconds"]) for i in infos])
+    spill = max(int(np.prod(i["shape"])) * 8 for i in infos) / 2**20
+    return {"blocks": len(infos), "wall_median": float(np.median(wall)), "wall_max": float(wall.max()),
+            "cpu_median": float(np.median(cpu)), "cpu_sum": float(cpu.sum()),
+            "worker_peak_mib": max(i["process_peak_mib"] for i in infos), "spill_mib": spill}
+
+
+def prepare_data(args, root: Path, bed: bool) -> None:
+    print(f"data: {args.samples} samples x {args.variants} variants on {args.chromosomes} chromosomes ...",
+          flush=True)
+    subprocess.run([sys.executable, __file__, "--prepare-only", "--workdir", str(root), "--samples",
+                    str(args.samples), "--variants", str(args.variants), "--chromosomes", str(args.chromosomes),
+                    *([] if bed else ["--no-bed"])], check=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+
+
+def spark_scaling(args) -> None:
+    """hubscan step 1 alone with its level-0 blocks as Spark tasks: whole command and per block;
+    per sample x variant over the analysed samples (a single quantitative trait leaves out its
+    missing samples)."""
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="bench-wgr-spark-") as tmp:
+        root = args.workdir or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        store = root / "store"
+        prepare_data(args, root, bed=False)
+        files = {k: root / f"{k}.txt" for k in ("qt", "bt", "cov")}
+        env = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache")),
+               "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+        for old in [*root.glob("spark-*"), root / "warm"]:
+            shutil.rmtree(old, ignore_errors=True)
+        # compile the kernels once, untimed, on two chromosomes (the workers reuse NUMBA_CACHE_DIR)
+        run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)
+                     + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env)
+        m = args.variants
+        print(f"\n{args.samples:,} samples x {m:,} variants, {args.chromosomes} chromosomes, {N_COVARIATES} covariates, "
+              f"--bsize {BSIZE}, --spark-master {args.spark_master}; load {load():.1f} at start")
+        print(f"{'case':<6} {'wall s':>7} {'CPU s':>7} {'peak MiB':>8} | {'blocks':>6} {'blk wall med/max s':>18} "
+              f"{'blk CPU med s':>13} {'L0 CPU s':>8} {'worker MiB':>10} {'spill MiB':>9} | ns CPU/(sample x variant)")
+        cases = {"qt1": ("qt", ["q1"], False), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], False),
+                 "bt5": ("bt", [f"b{t + 1}" for t in range(5)], True)}
+        for name in args.cases.split(","):
+            kind, traits, binary = cases[name]
+            out = root / f"spark-{name}"
+            cmd = hubscan_cmd(store, files[kind], files["cov"], traits, out, binary)
+            hub = run_measured(cmd + ["--spark-master", args.spark_master], env=env)
+            b = block_times(out)
+            n = json.loads((out / "wgr.json").read_text())["n_samples"]     # analysed samples
+            per = hub.cpu / (n * m) * 1e9
+            per0 = b["cpu_sum"] / (n * m) * 1e9
+            print(f"{name:<6} {hub.wall:>7.1f} {hub.cpu:>7.1f} {hub.peak_mib:>8.0f} | {b['blocks']:>6} "
+                  f"{b['wall_median']:>8.2f} / {b['wall_max']:>7.2f} {b['cpu_median']:>13.2f} {b['cpu_sum']:>8.1f} "
+                  f"{b['worker_peak_mib']:>10.0f} {b['spill_mib']:>9.1f} | whole {per:.2f}, level 0 {per0:.2f} "
+                  f"({per0 / len(traits):.3f} per trait)", flush=True)
+        print(f"load {load():.1f} at end")
 
 
 def main() -> None:
@@ -152,11 +231,17 @@ def main() -> None:
     parser.add_argument("--chromosomes", type=int, default=10)
     parser.add_argument("--cases", default="qt1,qt20,bt5", help="comma-separated subset of qt1,qt20,bt5")
     parser.add_argument("--workdir", type=Path, help="keep the data and outputs here (default: a temporary folder)")
+    parser.add_argument("--spark", action="store_true",
+                        help="hubscan alone, level-0 blocks as Spark tasks on --spark-master (no REGENIE)")
+    parser.add_argument("--spark-master", default="local[2]", help="with --spark (default local[2])")
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-bed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare_only:         # child process: the data (keeps the measuring parent small)
-        prepare(args.workdir, args.samples, args.variants, args.chromosomes)
+        prepare(args.workdir, args.samples, args.variants, args.chromosomes, bed=not args.no_bed)
         return
+    if args.spark:
+        return spark_scaling(args)
     if not REGENIE.is_file():
         raise SystemExit(f"REGENIE not found at {REGENIE} (set $REGENIE)")
 
@@ -164,11 +249,7 @@ def main() -> None:
         root = args.workdir or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         store = root / "store"
-        print(f"data: {args.samples} samples x {args.variants} variants on {args.chromosomes} chromosomes ...",
-              flush=True)
-        subprocess.run([sys.executable, __file__, "--prepare-only", "--workdir", str(root), "--samples",
-                        str(args.samples), "--variants", str(args.variants), "--chromosomes", str(args.chromosomes)],
-                       check=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        prepare_data(args, root, bed=True)
         files = {k: root / f"{k}.txt" for k in ("qt", "bt", "cov")}
         bed = root / "geno.bed"
         ids = [ln.split()[1] for ln in (root / "geno.fam").read_text().splitlines()]
@@ -182,7 +263,7 @@ def main() -> None:
         for old in [*root.glob("reg-*"), root / "warm"]:
             shutil.rmtree(old, ignore_errors=True)
         # compile hubscan's kernels once, untimed (an installed hubscan compiles on first use)
-        run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)[:-2]
+        run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)
                      + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env_hub)
         print(f"\n{args.samples:,} samples x {args.variants:,} variants, {args.chromosomes} chromosomes, "
               f"{N_COVARIATES} covariates, --bsize {BSIZE}, 2 threads; load {load():.1f} at start")

@@ -142,9 +142,16 @@ def prepare(cfg: WgrConfig, store: GenotypeStore):
 
 def _block_task(out: str, tracker_args: tuple, store_path: str, shared: Level0Inputs,
                 task: tuple[str, int, np.ndarray]) -> tuple[str, int]:
-    """Level 0 of one block: genotypes -> spilled predictions (T, n, L) -> completion marker."""
+    """Level 0 of one block: genotypes -> spilled predictions (T, n, L) -> completion marker (with
+    the task's wall seconds, CPU seconds of its thread and of its process (a Spark worker runs one
+    task at a time: its process CPU includes the reading and Numba threads), reading included, and
+    its process's peak memory so far)."""
+    import resource
+    import time
+
     from gwas.kernels.impute import SCALED, mean_impute
 
+    started, cpu_started, process_started = time.perf_counter(), time.thread_time(), time.process_time()
     name, _, index = task
     store = GenotypeStore(store_path)
     codes = store.dosage_codes(_as_selection(index), shared.rows)
@@ -161,8 +168,11 @@ def _block_task(out: str, tracker_args: tuple, store_path: str, shared: Level0In
     with atomic_file(spill) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, pred)
-    PartTracker(*tracker_args).mark_done(name, {"variants": len(index), "first": int(index[0]),
-                                                "last": int(index[-1]), "shape": list(pred.shape)})
+    PartTracker(*tracker_args).mark_done(name, {
+        "variants": len(index), "first": int(index[0]), "last": int(index[-1]), "shape": list(pred.shape),
+        "seconds": round(time.perf_counter() - started, 3), "cpu_seconds": round(time.thread_time() - cpu_started, 3),
+        "process_cpu_seconds": round(time.process_time() - process_started, 3),
+        "process_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
     return name, len(index)
 
 
@@ -305,9 +315,17 @@ def _run_in_threads(pending, out, tracker_args, store_path, level0: Level0Inputs
 
 
 def _run_on_spark(spark, pending, out, tracker_args, store_path, level0: Level0Inputs) -> None:
-    """Level-0 blocks as Spark tasks, the level-0 inputs broadcast once."""
+    """Level-0 blocks as Spark tasks, the level-0 inputs broadcast once. A task holds one core (one
+    task per executor core): its BLAS runs single-threaded, as in :func:`_run_in_threads` (an
+    executor's Python workers would otherwise each start a pool of one spinning thread per core)."""
     from hubscan.runtime.spark import run_marked_tasks
 
-    run_marked_tasks(spark, pending, lambda shared, t: _block_task(out, tracker_args, store_path, shared, t),
+    def task(shared, t):
+        from hubscan.runtime.threads import single_threaded_blas
+
+        with single_threaded_blas():
+            return _block_task(out, tracker_args, store_path, shared, t)
+
+    run_marked_tasks(spark, pending, task,
                      level0, PartTracker(*tracker_args), {b[0]: len(b[2]) for b in pending},
                      "step-1 variants (level 0)", f"hubscan wgr: {len(pending)} level-0 blocks")

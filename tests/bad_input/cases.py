@@ -160,6 +160,47 @@ def _out_unwritable(command):
     return lambda tmp, v: command(tmp, v, Path(UNWRITABLE))
 
 
+def _wgr(v, tmp, *extra, pheno=None):
+    return ["wgr", "--genotype-store", str(v["store"]), "--phenotypes", str(pheno or v["pheno"]),
+            "--covariate", str(v["cov"]), "--out", str(tmp / "step1"), *extra]
+
+
+def _wgr_flat_trait(tmp, v):
+    """A trait determined by the covariate (2 x age + 1: no variance after it) beside a valid one."""
+    age = {ln.split("\t")[1]: ln.rstrip("\n").split("\t")[2] for ln in Path(v["cov"]).read_text().splitlines()[1:]}
+    lines = Path(v["pheno"]).read_text().splitlines(keepends=True)
+    edited = [lines[0].rstrip("\n") + "\tage_score\n"]
+    for ln in lines[1:]:
+        a = age[ln.split("\t")[1]]
+        edited.append(ln.rstrip("\n") + ("\tNA\n" if a == "NA" else f"\t{2 * float(a) + 1}\n"))
+    return _wgr(v, tmp, "--bsize", "50", "--min-maf", "0.05", "--trait", "ldl", "--trait", "age_score",
+                pheno=_text(tmp / "pheno.tsv", "".join(edited)))
+
+
+def _loco(tmp, v, ids, name="p_1.loco") -> Path:
+    """A REGENIE .loco of trait ldl for ``ids`` (FID_IID header, chromosomes 1-23, value 0.1)."""
+    rows = [f"{c} " + " ".join("0.1" for _ in ids) for c in range(1, 24)]
+    return _text(tmp / name, "FID_IID " + " ".join(f"{i}_{i}" for i in ids) + "\n" + "\n".join(rows) + "\n")
+
+
+def _pheno_ids(v) -> list[str]:
+    return [ln.split("\t")[1] for ln in Path(v["pheno"]).read_text().splitlines()[1:]]
+
+
+def _pred_unknown_trait(tmp, v):
+    """A prediction list naming a trait (height) that is not in the run."""
+    loco = _loco(tmp, v, _pheno_ids(v))
+    pred = _text(tmp / "p_pred.list", f"ldl {loco}\nheight {loco}\n")
+    return _gwas(v, tmp, "--trait", "ldl", "--pred", str(pred))
+
+
+def _pred_loco_samples(tmp, v):
+    """A .loco whose samples do not cover the run's (the last sample missing)."""
+    loco = _loco(tmp, v, _pheno_ids(v)[:-1])
+    pred = _text(tmp / "p_pred.list", f"ldl {loco}\n")
+    return _gwas(v, tmp, "--trait", "ldl", "--pred", str(pred))
+
+
 def _gwas_to(tmp, v, out):
     return _gwas(v, tmp, out=out)
 
@@ -330,6 +371,12 @@ CASES: list[Case] = [
          1, r"{tmp}/none\.txt"),
     Case("gwas-store-missing", lambda tmp, v: _gwas({**v, "store": tmp / "nostore"}, tmp), 1, r"{tmp}/nostore"),
     Case("gwas-store-incomplete", _store_without_success, 1, r"{tmp}/store"),
+    # ---- whole-genome regression: step 1 and prediction files in step 2 ----------------------
+    Case("wgr-too-few-variants", lambda tmp, v: _wgr(v, tmp, "--trait", "ldl", "--bsize", "1000"), 1,
+         r"only \d+ variants pass the variant filters, fewer than one block of 1000 \(--bsize\)"),
+    Case("wgr-trait-without-variance", _wgr_flat_trait, 1, r"trait\(s\) age_score have no variance after the covariates"),
+    Case("gwas-pred-unknown-trait", _pred_unknown_trait, 1, r"{tmp}/p_pred\.list: trait\(s\) height not in this run"),
+    Case("gwas-pred-loco-samples", _pred_loco_samples, 1, r"{tmp}/p_1\.loco: samples do not match the run \(trait ldl\)"),
     # ---- phenotypes: linkage, OMOP, definitions ---------------------------------------------
     Case("linkage-missing-column", _edited_linkage(lambda ls: ["patient,sample_id\n"] + ls[1:]), 1,
          r"{tmp}/linkage\.csv: .*patient_id"),

@@ -93,11 +93,11 @@ def run_regenie(exe: str, args: list[str], cwd: Path) -> None:
         raise AssertionError(f"regenie {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
 
 
-def step1(exe: str, data: dict, kind: str) -> Path:
+def step1(exe: str, data: dict, kind: str, bsize: int = 200) -> Path:
     """REGENIE step 1 for the quantitative ("qt") or binary ("bt") traits; returns its _pred.list."""
     root = data["root"]
     args = ["--step", "1", "--bed", "g", "--covarFile", "cov.txt", "--phenoFile", f"{kind}.txt",
-            "--bsize", "200", "--extract", "common.snplist", "--out", f"fit_{kind}"]
+            "--bsize", str(bsize), "--extract", "common.snplist", "--out", f"fit_{kind}"]
     if kind == "bt":
         args.append("--bt")
     run_regenie(exe, args, root)
@@ -108,10 +108,10 @@ def step2(exe: str, data: dict, kind: str, out: str, extra: list[str], trait: st
     """REGENIE step 2 with ``extra`` options. With ``trait``, that trait alone (``--phenoCol``: its
     own samples, as hubscan tests each trait; REGENIE run on several traits at once projects the
     covariates over the union of their samples) and its .regenie table is returned; else every trait
-    of the file, as trait -> table."""
+    of the file, as trait -> table. ``data["step2_args"]`` (optional) is added to every run."""
     root = data["root"]
     args = ["--step", "2", "--bed", "g", "--covarFile", "cov.txt", "--phenoFile", f"{kind}.txt",
-            "--bsize", "500", "--out", out, *extra]
+            "--bsize", "500", "--out", out, *extra, *data.get("step2_args", [])]
     if kind == "bt":
         args.append("--bt")
     if trait:
@@ -152,3 +152,21 @@ def regenie_step2(data: dict, trait: str, test: str, with_pred: bool) -> pd.Data
         data["step2"][key] = step2(data["exe"], data, kind, f"s2_{trait}_{test}_{int(with_pred)}",
                                    REGENIE_OPTIONS[test] + pred, trait)
     return data["step2"][key]
+
+
+def check_scan_rows(res, data, trait: str, test: str, rtol: float, beta_rtol: float | None = None,
+                    with_pred: bool = True) -> pd.DataFrame:
+    """A hubscan scan's rows (``res``: gwas.results store) of ``trait`` against REGENIE step 2's
+    (:func:`regenie_step2`) on REGENIE's variants: same tested allele; SE and beta to ``beta_rtol``
+    (default ``rtol``) relative, beta with an absolute 1e-7 x SE floor; -log10 p to ``rtol`` with a
+    1e-7 floor (test_step2_regenie's tolerances and why). Returns hubscan's rows in REGENIE's order."""
+    theirs = regenie_step2(data, trait, test, with_pred)
+    got = res.read(traits=[trait]).set_index("variant_id").loc[theirs.ID]
+    assert (got.alt == theirs.ALLELE1.to_numpy()).all() and (got.ref == theirs.ALLELE0.to_numpy()).all()
+    se = theirs.SE.to_numpy()
+    for mine, ref, r, atol in ((got.standard_error, theirs.SE, beta_rtol or rtol, 0),
+                               (got.beta, theirs.BETA, beta_rtol or rtol, 1e-7 * se),
+                               (got.neg_log10_p, theirs.LOG10P, rtol, 1e-7)):
+        bad = ~(np.abs(mine.to_numpy() - ref.to_numpy()) <= r * np.abs(ref.to_numpy()) + atol)
+        assert not bad.any(), f"{trait} {test} {ref.name}: {bad.sum()} of {len(bad)} differ"
+    return got

@@ -70,3 +70,24 @@ def run_regenie(regenie: str, out: Path, *args: str) -> Path:
     return Path(f"{out}_pred.list")
 
 
+
+
+def loco_agreement(ours: Path, theirs: Path, traits: list[str], sample_ids: list[str], chromosomes) -> list[tuple]:
+    """Two prediction lists (hubscan's, REGENIE's) compared per trait and chromosome: rows
+    (trait, chromosome, correlation, relative difference, samples), the relative difference being
+    the largest |ours - theirs| over the chromosome's largest |theirs|. The same samples must have
+    a prediction in both (NA for a binary trait's missing samples)."""
+    from gwas.wgr.predictions import read_prediction_list
+
+    none = {t: np.zeros(len(sample_ids), bool) for t in traits}
+    mine = read_prediction_list(ours, traits, sample_ids, required=none)
+    ref = read_prediction_list(theirs, traits, sample_ids, required=none)
+    rows = []
+    for trait in traits:
+        for chrom in chromosomes:
+            a, b = mine[trait].for_chromosome(chrom), ref[trait].for_chromosome(chrom)
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=f"{trait} chr{chrom} samples")
+            ok = ~np.isnan(b)
+            rows.append((trait, chrom, float(np.corrcoef(a[ok], b[ok])[0, 1]),
+                         float(np.abs(a[ok] - b[ok]).max() / np.abs(b[ok]).max()), int(ok.sum())))
+    return rows

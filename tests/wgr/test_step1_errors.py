@@ -1,5 +1,6 @@
 """Bad input to step 1: one clear line (exit 1 for data, 2 for options) and nothing written."""
 
+import numpy as np
 import pytest
 
 from gwas.wgr.config import validate
@@ -86,3 +87,29 @@ def test_bad_options_are_refused_before_any_work():
                       ({"l0_h2": [0.5, 1.0]}, "l0_h2"), ({"prefix": "a b"}, "prefix"), ({"bogus": 1}, "bogus")]:
         with pytest.raises(ConfigError, match=what):
             validate({"genotypes": "g", "phenotypes": "p", "out": "o", **raw})
+
+
+def test_binary_trait_not_converging_is_reported_and_the_others_continue(wgr_cohort, tmp_path, capsys):
+    """A binary trait separated by a covariate (age > 55, age a covariate): its null logistic
+    model does not converge; it is recorded in wgr.json as not converged and left out of the
+    prediction list, with a warning naming it, while t2d gets its predictions (REGENIE's behaviour)."""
+    import json
+
+    frame = wgr_cohort["pheno_frame"].copy()
+    age = wgr_cohort["cov_frame"].set_index("IID").loc[frame.IID, "age"].to_numpy()
+    frame["separated"] = np.where(np.isnan(age), np.nan, (age > 55).astype(float))
+    path = tmp_path / "pheno.txt"
+    frame.to_csv(path, sep="\t", index=False, na_rep="NA")
+    out = tmp_path / "step1"
+    args = _cli(wgr_cohort, out, "--bt", "--trait", "t2d", "--trait", "separated", "--min-cases", "10")
+    args[args.index("--phenotypes") + 1] = str(path)
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "LOCO predictions of 1 of 2 traits" in captured.out
+    assert any("separated" in ln and "did not converge" in ln for ln in captured.err.splitlines()), captured.err
+    traits = {t["name"]: t for t in json.loads((out / "wgr.json").read_text())["traits"]}
+    assert traits["t2d"]["status"] == "ok" and traits["separated"]["status"] == "not converged"
+    assert "did not converge" in traits["separated"]["reason"]
+    listed = [ln.split()[0] for ln in (out / "wgr_pred.list").read_text().splitlines()]
+    assert listed == ["t2d"] and (out / "wgr_1.loco").is_file() and not (out / "wgr_2.loco").exists()
+    assert not (out / "_level0").exists()          # the spilled level-0 predictions are removed

@@ -17,6 +17,7 @@ from gwas.scan.config import validate
 from gwas.scan.inputs import sha256
 from hubscan.cli import main
 from hubscan.errors import InputError
+from tests.wgr.regenie_cohort import check_scan_rows as _check
 from tests.wgr.regenie_cohort import regenie_step2, session_cohort
 
 
@@ -41,19 +42,6 @@ def _scan(data, out, kind, **extra):
     run_scan(validate({"genotypes": str(data["store"]), "phenotypes": str(root / f"{kind}.txt"),
                        "covariates": [str(root / "cov.txt")], "block_size": 700, "min_cases": 10, "out": str(out),
                        **extra}))
-
-
-def _check(res, data, trait, test, rtol, beta_rtol=None):
-    theirs = regenie_step2(data, trait, test, True)
-    got = res.read(traits=[trait]).set_index("variant_id").loc[theirs.ID]
-    assert (got.alt == theirs.ALLELE1.to_numpy()).all() and (got.ref == theirs.ALLELE0.to_numpy()).all()
-    se = theirs.SE.to_numpy()
-    for mine, ref, r, atol in ((got.standard_error, theirs.SE, beta_rtol or rtol, 0),
-                               (got.beta, theirs.BETA, beta_rtol or rtol, 1e-7 * se),
-                               (got.neg_log10_p, theirs.LOG10P, rtol, 1e-7)):
-        bad = ~(np.abs(mine.to_numpy() - ref.to_numpy()) <= r * np.abs(ref.to_numpy()) + atol)
-        assert not bad.any(), f"{trait} {ref.name}: {bad.sum()} differ"
-    return got
 
 
 def test_gwas_with_pred_quantitative_matches_regenie(cohort, tmp_path, spark):
