@@ -24,6 +24,14 @@ seconds per block, the Python workers' peak memory, the largest spilled block, a
 sample x variant (x trait), the figure that extrapolates to a hub's cohort on a cluster.
 
     .venv/bin/python bench/wgr.py --spark --samples 50000 --variants 20000 --cases qt1,qt20,bt5
+
+``--step2``: step 2 with predictions instead, `hubscan gwas --pred` against REGENIE `--step 2
+--pred` given the same step-1 predictions (hubscan's `wgr` files, which REGENIE reads; made
+untimed when the folder has none), every variant tested: 1 and 20 quantitative traits, 5 binary
+traits with the approximate Firth correction (`--binary-test firth-approx`; REGENIE `--firth
+--approx`) and with SPA (`spa`; REGENIE `--spa`), both where the score test's p < 0.05. REGENIE
+`--bsize 400 --threads 2` (OPENBLAS_NUM_THREADS=1), hubscan its defaults (2 threads). The results
+are compared too (largest difference in -log10 p over the variants both report).
 """
 
 from __future__ import annotations
@@ -128,6 +136,74 @@ def regenie_cmd(bed: Path, pheno: Path, cov: Path, traits: list[str], out: Path,
     return cmd + (["--bt"] if binary else [])
 
 
+STEP2_CASES = {"qt1": ("qt", ["q1"], None), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], None),
+               "bt5": ("bt", [f"b{t + 1}" for t in range(5)], "firth-approx"),
+               "bt5spa": ("bt", [f"b{t + 1}" for t in range(5)], "spa")}
+
+
+def hubscan_step2_cmd(store: Path, pheno: Path, cov: Path, traits: list[str], pred: Path, out: Path,
+                      binary_test: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "hubscan.cli", "gwas", "--genotype-store", str(store), "--phenotypes", str(pheno),
+           "--covariate", str(cov), "--pred", str(pred), "--min-cases", "10", "--out", str(out)]
+    for t in traits:
+        cmd += ["--trait", t]
+    return cmd + (["--bt", "--binary-test", binary_test] if binary_test else [])
+
+
+def regenie_step2_cmd(bed: Path, pheno: Path, cov: Path, traits: list[str], pred: Path, out: Path,
+                      binary_test: str | None) -> list[str]:
+    cmd = [str(REGENIE), "--step", "2", "--bed", str(bed.with_suffix("")), "--phenoFile", str(pheno),
+           "--phenoColList", ",".join(traits), "--covarFile", str(cov), "--pred", str(pred), "--bsize", "400",
+           "--threads", "2", "--out", str(out)]
+    if binary_test:
+        cmd += ["--bt"] + (["--firth", "--approx"] if binary_test == "firth-approx" else ["--spa"])
+    return cmd
+
+
+def step2_agreement(hub_out: Path, reg_prefix: Path, traits: list[str]) -> float:
+    """Largest |difference| in -log10 p between the tools over the variants both report."""
+    import pandas as pd
+
+    from gwas.results.store import open_results
+
+    res = open_results(hub_out)
+    worst = 0.0
+    for t in traits:
+        reg = pd.read_csv(f"{reg_prefix}_{t}.regenie", sep=" ")
+        hub = res.read(traits=[t], columns=["variant_id", "neg_log10_p"])
+        merged = reg.merge(hub, left_on="ID", right_on="variant_id").dropna(subset=["LOG10P", "neg_log10_p"])
+        worst = max(worst, float((merged["LOG10P"] - merged["neg_log10_p"]).abs().max()))
+    return worst
+
+
+def run_step2(root: Path, store: Path, bed: Path, files: dict, cases: list[str], env_hub: dict, env_reg: dict) -> None:
+    for name in cases:
+        kind, traits, test = STEP2_CASES[name]
+        step1 = root / f"hub-{'bt5' if kind == 'bt' else name}"
+        pred = step1 / "wgr_pred.list"
+        if not pred.is_file():           # hubscan's step 1, untimed
+            shutil.rmtree(step1, ignore_errors=True)
+            run_measured(hubscan_cmd(store, files[kind], files["cov"], traits, step1, kind == "bt"), env=env_hub)
+        out = root / f"hub2-{name}"
+        for folder in (out, root / "warm2"):
+            shutil.rmtree(folder, ignore_errors=True)
+        # compile the case's kernels once, untimed (an installed hubscan compiles on first use)
+        run_measured(hubscan_step2_cmd(store, files[kind], files["cov"], traits, pred, root / "warm2", test)
+                     + ["--region", "1"], env=env_hub)
+        hub = run_measured(hubscan_step2_cmd(store, files[kind], files["cov"], traits, pred, out, test), env=env_hub)
+        (root / f"reg2-{name}").mkdir(exist_ok=True)
+        reg = run_measured(regenie_step2_cmd(bed, files[kind], files["cov"], traits, pred, root / f"reg2-{name}" / "s2",
+                                             test), env=env_reg, cwd=root)
+        try:
+            d = f"{step2_agreement(out, root / f'reg2-{name}' / 's2', traits):.2g}"
+        except (KeyError, OSError, ValueError) as exc:   # a layout change: report, keep timing
+            d = f"not compared ({exc!r})"
+        print(f"{name:<6} {'hubscan':<8} {hub.wall:>8.1f} {hub.cpu:>8.1f} {hub.peak_mib:>9.0f}  "
+              f"{reg.wall / hub.wall:.1f}x, {reg.cpu / hub.cpu:.1f}x")
+        print(f"{'':<6} {'REGENIE':<8} {reg.wall:>8.1f} {reg.cpu:>8.1f} {reg.peak_mib:>9.0f}   "
+              f"(largest -log10 p difference {d})", flush=True)
+
+
 def agreement(hub_list: Path, reg_list: Path, traits: list[str], sample_ids: list[str]) -> float:
     """Lowest correlation over traits x chromosomes of the two tools' LOCO predictions."""
     from gwas.wgr.predictions import read_prediction_list
@@ -230,6 +306,8 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=20_000)
     parser.add_argument("--chromosomes", type=int, default=10)
     parser.add_argument("--cases", default="qt1,qt20,bt5", help="comma-separated subset of qt1,qt20,bt5")
+    parser.add_argument("--step2", action="store_true",
+                        help="step 2 with predictions (cases qt1,qt20,bt5,bt5spa; module docstring)")
     parser.add_argument("--workdir", type=Path, help="keep the data and outputs here (default: a temporary folder)")
     parser.add_argument("--spark", action="store_true",
                         help="hubscan alone, level-0 blocks as Spark tasks on --spark-master (no REGENIE)")
@@ -258,6 +336,14 @@ def main() -> None:
         env_hub = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache"))}
         env_reg = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        if args.step2:
+            cases = ["qt1", "qt20", "bt5", "bt5spa"] if args.cases == "qt1,qt20,bt5" else args.cases.split(",")
+            print(f"\nstep 2 with hubscan's step-1 predictions (read by both), {args.samples:,} samples x "
+                  f"{args.variants:,} variants, {N_COVARIATES} covariates, 2 threads; load {load():.1f} at start")
+            print(f"{'case':<6} {'tool':<8} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  speed-up (wall, CPU)")
+            run_step2(root, store, bed, files, cases, env_hub, env_reg)
+            print(f"load {load():.1f} at end")
+            return
         for old in root.glob("hub-*"):
             shutil.rmtree(old)
         for old in [*root.glob("reg-*"), root / "warm"]:

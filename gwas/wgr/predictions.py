@@ -196,7 +196,20 @@ def read_loco(path: str | os.PathLike, trait: str, sample_ids: Sequence[str], re
 
 
 def _format(x: float) -> str:
+    """One value as written: 10 significant digits (``%.10g``), ``NA`` for NaN or infinite."""
     return "NA" if not np.isfinite(x) else f"{x:.10g}"
+
+
+def format_row(row: np.ndarray) -> str:
+    """``" ".join(map(_format, row))`` in one ``%`` formatting call (the same bytes: ``%.10g`` and
+    ``{:.10g}`` are one conversion of a Python float; about 3x faster than a call per value)."""
+    row = np.asarray(row, dtype=np.float64)
+    finite = np.isfinite(row)
+    if finite.all():
+        template = " ".join(["%.10g"] * len(row))
+    else:
+        template = " ".join(np.where(finite, "%.10g", "NA").tolist())
+    return template % tuple(row[finite].tolist())
 
 
 def write_predictions(prefix: str | os.PathLike, predictions: Sequence[LocoPredictions],
@@ -226,8 +239,12 @@ def write_predictions(prefix: str | os.PathLike, predictions: Sequence[LocoPredi
         loco = prefix.with_name(f"{prefix.name}_{k}.loco")
         with atomic_file(loco) as tmp, open(tmp, "w") as fh:
             fh.write(" ".join(["FID_IID"] + [f"{f}_{s}" for f, s in zip(fids, ids)]) + "\n")
+            written: dict[bytes, str] = {}     # chromosomes without step-1 variants repeat one row
             for chrom, row in zip(pred.chromosomes, values):
-                fh.write(f"{int(chrom)} " + " ".join(map(_format, row)) + "\n")
+                key = row.tobytes()
+                if key not in written:
+                    written[key] = format_row(row)
+                fh.write(f"{int(chrom)} {written[key]}\n")
         lines.append(f"{pred.trait} {loco}\n")
     pred_list = prefix.with_name(f"{prefix.name}_pred.list")
     with atomic_file(pred_list) as tmp:

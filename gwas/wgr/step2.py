@@ -160,23 +160,46 @@ class BinaryStep2Model:
                 if self.test_name == "firth":
                     self._exact_firth(out, t, c, g, fit, redo)
                     continue
-                for v, gv in zip(redo, g):
-                    g_t = gv - c @ (fit.cwc_inv @ (c.T @ (fit.w * gv)))  # g~ = g - C (C'WC)⁻¹ C'W g
-                    if self.test_name == "spa":
-                        chi2, nlp = spa_test(g_t, gv != 0, fit.y, fit.mu, fit.w)
-                        se = out.standard_error[v, t]
-                        beta = np.sign(out.beta[v, t]) * np.sqrt(chi2) * se if np.isfinite(chi2) else out.beta[v, t]
-                    else:
-                        offset = self.firth_offsets.get(t)
-                        ac, af = out.allele_count[v, t], out.allele_frequency[v, t]
-                        carriers = rare_carriers(gv, int(round(ac / (2 * af))) if af > 0 else len(gv), ac)
-                        if carriers is not None:
-                            g_t = np.where(carriers, g_t, 0.0)
-                        beta, se, chi2 = (approximate_firth(g_t, fit.y, offset) if offset is not None
-                                          else (np.nan, np.nan, np.nan))
-                        nlp = chi2_1df_p(chi2)[1]
-                    _correct(out, v, t, beta, se, chi2, nlp)
+                # g~ = g - C (C'WC)⁻¹ C'W g for every variant at once
+                g_t = g - (((g * fit.w[None, :]) @ c) @ fit.cwc_inv) @ c.T
+                if self.test_name == "spa":
+                    self._spa(out, t, g, g_t, fit, redo)
+                else:
+                    self._approximate_firth(out, t, g, g_t, fit, redo)
         return out
+
+    def _spa(self, out, t, g, g_t, fit, redo) -> None:
+        """SPA of the ``redo`` variants (:mod:`gwas.kernels.spa`; :func:`spa_test` one at a time)."""
+        from gwas.kernels.spa import spa_block, spa_chi2
+
+        status = np.empty((len(redo), 2), dtype=np.int8)
+        z = np.empty((len(redo), 2))
+        y, mu, w = (np.ascontiguousarray(a, dtype=np.float64) for a in (fit.y, fit.mu, fit.w))
+        spa_block(np.ascontiguousarray(g_t), np.ascontiguousarray(g != 0), y, mu, w, status, z)
+        chi2, nlp = spa_chi2(status, z)
+        for j, v in enumerate(redo):
+            se = out.standard_error[v, t]
+            beta = np.sign(out.beta[v, t]) * np.sqrt(chi2[j]) * se if np.isfinite(chi2[j]) else out.beta[v, t]
+            _correct(out, v, t, beta, se, chi2[j], nlp[j])
+
+    def _approximate_firth(self, out, t, g, g_t, fit, redo) -> None:
+        """Approximate Firth of the ``redo`` variants (:mod:`gwas.kernels.firth_approx`;
+        :func:`approximate_firth` one at a time), rare variants on their carriers only."""
+        from gwas.kernels.firth_approx import approximate_firth_block
+
+        offset = self.firth_offsets.get(t)
+        beta = np.full(len(redo), np.nan)
+        se, chi2 = beta.copy(), beta.copy()
+        if offset is not None:
+            ac, af = out.allele_count[redo, t], out.allele_frequency[redo, t]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                n_called = np.where(af > 0, np.round(ac / (2 * af)), g.shape[1])
+            g_t = np.where(carrier_mask(g, n_called, ac), g_t, 0.0)
+            y, offset = (np.ascontiguousarray(a, dtype=np.float64) for a in (fit.y, offset))
+            approximate_firth_block(np.ascontiguousarray(g_t), y, offset, beta, se, chi2)
+        nlp = chi2_1df_p(chi2)[1]
+        for j, v in enumerate(redo):
+            _correct(out, v, t, beta[j], se[j], chi2[j], nlp[j])
 
     def _exact_firth(self, out, t, c, g, fit, redo) -> None:
         beta, se, chi2, iters, conv, expl = firth_block(c, np.ascontiguousarray(g), fit.y, fit.b_null,
@@ -292,6 +315,16 @@ def approximate_firth(g_t, y, offset) -> tuple[float, float, float]:
             return np.nan, np.nan, np.nan
         b, current, pr, info = b + step, nl, npr, ninfo
     return np.nan, np.nan, np.nan
+
+
+def carrier_mask(g: np.ndarray, n_called: np.ndarray, alt_count: np.ndarray) -> np.ndarray:
+    """:func:`rare_carriers` for the variants (rows) of ``g``: (variants, samples) bool, True on the
+    minor-allele carriers of rare variants and everywhere for the others."""
+    alt_count = np.asarray(alt_count, dtype=np.float64)[:, None]
+    n_called = np.asarray(n_called, dtype=np.float64)[:, None]
+    rare = np.minimum(alt_count, 2 * n_called - alt_count) < FIRTH_RARE_MAC
+    counted = np.where(alt_count <= n_called, g, 2.0 - g)
+    return ~rare | (counted > 1e-4)
 
 
 def rare_carriers(g, n_called: int, alt_count: float) -> np.ndarray | None:

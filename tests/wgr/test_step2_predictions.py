@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gwas.wgr.predictions import (LocoPredictions, chromosome_code, read_loco, read_prediction_list,
-                                  write_predictions)
+from gwas.wgr.predictions import (LocoPredictions, _format, chromosome_code, format_row, read_loco,
+                                  read_prediction_list, write_predictions)
 from hubscan.errors import InputError
 from tests.wgr.regenie_cohort import QT_TRAITS, regenie_binary, simulate, step1, step2
 
@@ -85,6 +85,29 @@ def test_round_trip_nan_and_ten_digits(tmp_path):
     p = read_loco(tmp_path / "w_1.loco", "t", ["c", "a", "b"], required=np.array([True, True, False]))
     np.testing.assert_allclose(p.values, values[:, [2, 0, 1]], rtol=5e-10)
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_row_formatting_is_the_per_value_format_byte_for_byte():
+    # the writer formats a row in one %-call: the same text as f"{x:.10g}" per value ("NA" for NaN
+    # and infinities), on values whose 10-digit rounding, exponent form or sign are edge cases
+    rng = np.random.default_rng(5)
+    edge = [0.0, -0.0, 1.0, -1.0, 1e-5, 1e-4, 9.9999999995e-5, 0.00012345678905, 1e10, 9999999999.5,
+            123456789012.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, np.nan, np.inf,
+            -np.inf, 0.1 + 0.2, 2 / 3, -1e-300]
+    row = np.concatenate([edge, rng.normal(size=500) * 10.0 ** rng.integers(-12, 12, 500),
+                          rng.integers(-5, 5, 50).astype(float)])
+    assert format_row(row) == " ".join(map(_format, row))
+    assert format_row(row[np.isfinite(row)]) == " ".join(map(_format, row[np.isfinite(row)]))
+    assert format_row(np.array([np.nan])) == "NA" and format_row(np.array([])) == ""
+
+
+def test_repeated_rows_written_once_formatted_identically(tmp_path):
+    # REGENIE's chromosomes without step-1 variants carry the whole-genome row: written from one
+    # formatting, each line still complete
+    values = np.array([[0.25, np.nan, -1.5], [1 / 3, 0.0, 2.0], [0.25, np.nan, -1.5]])
+    _write(tmp_path, chroms=(1, 2, 3), values=values)
+    lines = (tmp_path / "w_1.loco").read_text().splitlines()
+    assert lines[1:] == ["1 0.25 NA -1.5", "2 0.3333333333 0 2", "3 0.25 NA -1.5"]
 
 
 def test_underscores_in_ids(tmp_path):
