@@ -137,25 +137,50 @@ def _format(v: float, binary: bool, coding: str) -> str:
     return repr(float(v)) if v != int(v) or abs(v) >= 1e15 else str(int(v))
 
 
-def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str = "01", fid: str = "iid") -> None:
-    """Write the plink2/REGENIE layout (atomically).
+class TextMatrixWriter:
+    """Write the plink2/REGENIE layout block by block (atomically):
+    ``with TextMatrixWriter(path, names, types) as w: w.write(ids, block)``.
 
     ``fid="iid"``: FID = IID (hubscan's .fam/.sample convention); ``fid="0"``: FID 0, which is what
     plink2 matches against a .psam without a FID column.
     """
-    if fid not in ("iid", "0"):
-        raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
-    if binary_coding not in ("01", "12"):
-        raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
-    bad = [n for n in matrix.names if not n or any(ch.isspace() for ch in n)]
-    if bad:
-        raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
-    binary = [t == BINARY for t in matrix.types]
-    with atomic_file(path) as tmp, open(tmp, "w") as fh:
-        fh.write("#FID\tIID\t" + "\t".join(matrix.names) + "\n")
-        for sid, row in zip(matrix.sample_ids.tolist(), matrix.values):
-            cells = [_format(v, b, binary_coding) for v, b in zip(row.tolist(), binary)]
+
+    def __init__(self, path: str | Path, names: list[str], types: list[str], binary_coding: str = "01",
+                 fid: str = "iid"):
+        if fid not in ("iid", "0"):
+            raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
+        if binary_coding not in ("01", "12"):
+            raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
+        bad = [n for n in names if not n or any(ch.isspace() for ch in n)]
+        if bad:
+            raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
+        self.path, self.names, self.fid, self.coding = Path(path), list(names), fid, binary_coding
+        self.binary = [t == BINARY for t in types]
+        self._ctx = atomic_file(self.path)
+        self._fh = None
+
+    def __enter__(self):
+        tmp = self._ctx.__enter__()
+        self._fh = open(tmp, "w")
+        self._fh.write("#FID\tIID\t" + "\t".join(self.names) + "\n")
+        return self
+
+    def write(self, sample_ids, values: np.ndarray) -> None:
+        """Rows of ``values`` (samples, traits), in file order."""
+        fh, binary, coding, fid = self._fh, self.binary, self.coding, self.fid
+        for sid, row in zip(np.asarray(sample_ids, dtype=object).tolist(), np.asarray(values)):
+            cells = [_format(v, b, coding) for v, b in zip(row.tolist(), binary)]
             fh.write(f"{sid if fid == 'iid' else '0'}\t{sid}\t" + "\t".join(cells) + "\n")
+
+    def __exit__(self, *exc):
+        self._fh.close()
+        return self._ctx.__exit__(*exc)
+
+
+def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str = "01", fid: str = "iid") -> None:
+    """Write the plink2/REGENIE layout (atomically) of a matrix held whole (:class:`TextMatrixWriter`)."""
+    with TextMatrixWriter(path, matrix.names, matrix.types, binary_coding, fid) as w:
+        w.write(matrix.sample_ids, matrix.values)
 
 
 def read_text(path: str | Path, binary_coding: str = "01", missing_value: str | None = "-9",
