@@ -26,7 +26,10 @@ and prints the scaling line (seconds and peak memory per event) extrapolated to 
     .venv/bin/python bench/phenotypes.py --map ../shared/data/phecodes/phecode_map_v1_2_icd10_beta.csv \
         --phetk-python ../pheno-venv-phetk/bin/python --spark
     .venv/bin/python bench/phenotypes.py --map MAP --small        # 5,000 persons x 500,000 events
-    .venv/bin/python bench/phenotypes.py --map MAP --persons 1000000 --events 100000000 --no-peers
+    .venv/bin/python bench/phenotypes.py --map MAP --persons 1000000 --events 100000000 --workdir /tmp/b
+
+Peers run only when asked (``--phetk-python``, ``--spark``). Data generated in ``--workdir`` are
+reused by a later run with the same persons, events and map (``data.json`` records them).
 """
 
 from __future__ import annotations
@@ -110,6 +113,23 @@ def make_data(root: Path, map_path: Path, n_persons: int, n_events: int, seed: i
             root / "phetk_cohort.csv", index=False)
         out["phetk_icd"], out["phetk_cohort"] = root / "phetk_icd.csv", root / "phetk_cohort.csv"
     return out
+
+
+def data_key(map_path: Path, n_persons: int, n_events: int, phetk: bool) -> dict:
+    return {"map": str(Path(map_path).resolve()), "persons": n_persons, "events": n_events, "seed": 1,
+            "phetk": phetk}
+
+
+def reuse_data(root: Path, map_path: Path, n_persons: int, n_events: int, phetk: bool) -> dict | None:
+    """The files :func:`make_data` wrote in ``root`` for the same sizes and map (``data.json``), or None."""
+    marker = root / "data.json"
+    if not marker.exists() or json.loads(marker.read_text()) != data_key(map_path, n_persons, n_events, phetk):
+        return None
+    data = {"events": root / "hub_events.csv", "persons": root / "persons.csv", "linkage": root / "linkage.csv",
+            "samples": root / "samples.txt"}
+    if phetk:
+        data["phetk_icd"], data["phetk_cohort"] = root / "phetk_icd.csv", root / "phetk_cohort.csv"
+    return data if all(p.exists() for p in data.values()) else None
 
 
 def phetk_map(map_path: Path, out: Path) -> Path:
@@ -199,11 +219,15 @@ def main() -> None:
 
     phetk = bool(args.phetk_python)
     t0 = time.monotonic()
-    data = make_data(root, args.map, args.persons, args.events, phetk=phetk)
+    data = reuse_data(root, args.map, args.persons, args.events, phetk) if args.workdir else None
+    if data is None:
+        data = make_data(root, args.map, args.persons, args.events, phetk=phetk)
+        if args.workdir:
+            (root / "data.json").write_text(json.dumps(data_key(args.map, args.persons, args.events, phetk)) + "\n")
     gen = time.monotonic() - t0
     size = data["events"].stat().st_size
-    print(f"data: {args.persons:,} persons, {args.events:,} events, {size / 2**20:.0f} MiB CSV, generated in "
-          f"{gen:.1f} s; load before {machine_load():.1f}")
+    print(f"data: {args.persons:,} persons, {args.events:,} events, {size / 2**20:.0f} MiB CSV, generated or reused "
+          f"in {gen:.1f} s; load before {machine_load():.1f}")
     m, report = hubscan_run(data, root / "out", args.persons, args.events)
     rows.append(("hubscan phenotypes (in-process)", m, ""))
     points.append((args.persons, args.events, m))

@@ -1,8 +1,8 @@
 """The two engines behind :func:`phenotypes.pipeline.build_phenotypes`, with one interface.
 
 * :class:`ColumnarEngine` (``spark=None``, the default of ``hubscan phenotypes``): in-process on
-  polars, records streamed in batches, memory bounded by the code table and persons x traits
-  (:mod:`phenotypes.columnar`).
+  polars, records streamed in batches, memory bounded by the code table, the persons and one
+  bucket of events and of samples x traits (:mod:`phenotypes.columnar`).
 * :class:`SparkEngine`: the records as Spark DataFrames, for clusters (``--spark-master``,
   ``--spark-conf`` or under ``spark-submit``).
 

@@ -32,6 +32,8 @@ from phenotypes.sources import Source
 from phenotypes.sources.records import QualityPolicy
 
 log = logging.getLogger(__name__)
+#: samples whose cases' first dates are sorted at once (:class:`phenotypes.matrix.first_dates.FirstDatesWriter`)
+FIRST_DATES_PART_SAMPLES = 100_000
 
 
 @dataclass
@@ -187,10 +189,19 @@ def _phecode_definition(pmap, phecode: str, k: int, fallback: bool) -> str:
 
 
 def _write_matrix(out: Path, samples: pd.DataFrame, phecode_parts, derived, in_records, sex, config, report) -> pd.DataFrame:
-    """Write traits.parquet block by block, first_dates.parquet and catalogue.tsv."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Write traits.parquet (and phenotypes.tsv) block by block, first_dates.parquet and catalogue.tsv.
 
+    Memory is bounded by a block and one bucket, not by the samples: the phecode day counts are read
+    for one row range at a time (``days.block``: the in-process engine aggregates one bucket of
+    events when asked, :class:`phenotypes.columnar.traits.BucketedPhecodeDays`), the catalogue
+    counts are summed per block, the cases' first dates go to a store sorted one sample-id range at
+    a time (:class:`phenotypes.matrix.first_dates.FirstDatesWriter`) and the text layout is written
+    with the Parquet matrix instead of from it read back whole.
+    """
+    from contextlib import ExitStack
+
+    from phenotypes.matrix.first_dates import FirstDatesWriter
+    from phenotypes.matrix.io import TextMatrixWriter
     from phenotypes.phecodes.rules import CATEGORIES, phecode_status
 
     n = len(samples)
@@ -207,63 +218,56 @@ def _write_matrix(out: Path, samples: pd.DataFrame, phecode_parts, derived, in_r
     totals = [{c: np.zeros(len(p.phecodes), np.int64) for c in CATEGORIES} for p, _ in phecode_parts]
     exclusion = [p.exclusion_matrix() for p, _ in phecode_parts]
     restriction = [p.sex_restriction() for p, _ in phecode_parts]
-    first_rows, first_traits, first_days = [], [], []
     progress = Progress("samples", total=n)
     sample_ids = samples["sample_id"].to_numpy(object)
-    with ParquetMatrixWriter(out / "traits.parquet", names, types,
-                             metadata={"min_days": config.min_days}) as writer:
-        for start in range(0, max(n, 1), config.block_size):
-            stop = min(start + config.block_size, n)
-            blocks = []
-            for i, (pmap, days) in enumerate(phecode_parts):
-                status = phecode_status(days.days[start:stop], in_records[start:stop], sex[start:stop],
-                                        restriction[i], exclusion[i], config.min_days)
-                for c in CATEGORIES:
-                    totals[i][c] += status.counts[c]
-                blocks.append(status.values)
-                case_r, case_c = np.nonzero(status.values == 1.0)
-                if len(case_r):
-                    fd = np.asarray(days.first_day[start:stop][case_r, case_c]).ravel()
-                    first_rows.append(case_r + start)
-                    first_traits.append(np.asarray(pmap.trait_names(), dtype=object)[case_c])
-                    first_days.append(fd)
-            for d in derived:
-                blocks.append(d.values[start:stop])
-            block = np.hstack(blocks) if blocks else np.empty((stop - start, 0))
-            writer.write(sample_ids[start:stop], block)
-            progress.advance(stop - start)
-    progress.finish()
-    catalogue = Catalogue()
-    for i, (pmap, _) in enumerate(phecode_parts):
-        source = "phecodeX" if pmap.version == "X" else "phecode1.2"
-        for j, (p, name) in enumerate(zip(pmap.phecodes, pmap.trait_names())):
-            catalogue.add(name, BINARY, source, _phecode_definition(pmap, p, config.min_days, config.parent_fallback),
-                          {c: totals[i][c][j] for c in CATEGORIES})
-    for d in derived:
-        for j, name in enumerate(d.names):
-            catalogue.add(name, d.types[j], d.source, d.definitions[j], d.counts[j], d.values[:, j])
-        if len(d.first_dates):
-            first_rows.append(d.first_dates["row"].to_numpy(np.int64))
-            first_traits.append(d.first_dates["trait"].to_numpy(object))
-            first_days.append(d.first_dates["date"].to_numpy(np.int64))
-    rows = np.concatenate(first_rows) if first_rows else np.empty(0, np.int64)
-    # object arrays of str straight to Arrow (no fixed-width unicode copy: tens of millions of cases)
-    table = pa.table({
-        "sample_id": pa.array(sample_ids[rows] if len(rows) else [], pa.string()),
-        "trait": pa.array(np.concatenate(first_traits).astype(object) if first_traits else [], pa.string()),
-        "first_date": pa.array((np.concatenate(first_days).astype("datetime64[D]") if first_days
-                                else np.empty(0, "datetime64[D]")), pa.date32()),
-    })
-    if len(rows):
-        table = table.sort_by([("sample_id", "ascending"), ("trait", "ascending")])
-    with atomic_file(out / "first_dates.parquet") as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    first_dates = FirstDatesWriter(sample_ids, names, out / "_work" / "first_dates",
+                                   parts=-(-n // FIRST_DATES_PART_SAMPLES))
+    trait_ranks = [first_dates.trait_ranks(pmap.trait_names()) for pmap, _ in phecode_parts]
+    try:
+        with ExitStack() as stack:
+            writer = stack.enter_context(ParquetMatrixWriter(out / "traits.parquet", names, types,
+                                                             metadata={"min_days": config.min_days}))
+            text = (stack.enter_context(TextMatrixWriter(out / "phenotypes.tsv", names, types, config.binary_coding,
+                                                         config.fid, config.text_flavour)) if config.text else None)
+            for start in range(0, max(n, 1), config.block_size):
+                stop = min(start + config.block_size, n)
+                blocks = []
+                for i, (pmap, days) in enumerate(phecode_parts):
+                    day_counts, first_day = days.block(start, stop)
+                    status = phecode_status(day_counts, in_records[start:stop], sex[start:stop],
+                                            restriction[i], exclusion[i], config.min_days)
+                    for c in CATEGORIES:
+                        totals[i][c] += status.counts[c]
+                    blocks.append(status.values)
+                    case_r, case_c = np.nonzero(status.values == 1.0)
+                    if len(case_r):
+                        fd = np.asarray(first_day[case_r, case_c]).ravel()
+                        first_dates.add(case_r + start, trait_ranks[i][case_c], fd)
+                for d in derived:
+                    blocks.append(d.values[start:stop])
+                block = np.hstack(blocks) if blocks else np.empty((stop - start, 0))
+                writer.write(sample_ids[start:stop], block)
+                if text is not None:
+                    text.write(sample_ids[start:stop], block)
+                progress.advance(stop - start)
+        progress.finish()
+        catalogue = Catalogue()
+        for i, (pmap, _) in enumerate(phecode_parts):
+            source = "phecodeX" if pmap.version == "X" else "phecode1.2"
+            for j, (p, name) in enumerate(zip(pmap.phecodes, pmap.trait_names())):
+                catalogue.add(name, BINARY, source, _phecode_definition(pmap, p, config.min_days,
+                                                                        config.parent_fallback),
+                              {c: totals[i][c][j] for c in CATEGORIES})
+        for d in derived:
+            for j, name in enumerate(d.names):
+                catalogue.add(name, d.types[j], d.source, d.definitions[j], d.counts[j], d.values[:, j])
+            if len(d.first_dates):
+                first_dates.add(d.first_dates["row"].to_numpy(np.int64), d.first_dates["trait"].to_numpy(object),
+                                d.first_dates["date"].to_numpy(np.int64))
+        first_dates.write(out / "first_dates.parquet")
+    finally:
+        first_dates.release()
     catalogue.write(out / "catalogue.tsv")
-    if config.text:
-        from phenotypes.matrix.io import read_matrix
-
-        write_text(out / "phenotypes.tsv", read_matrix(out / "traits.parquet"), config.binary_coding, config.fid,
-                   config.text_flavour)
     report["traits"] = {"samples": n, "traits": len(names)}
     return catalogue.frame()
 

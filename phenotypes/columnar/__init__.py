@@ -22,11 +22,16 @@ How memory stays bounded (whatever the number of events):
    size of the inputs so that one bucket holds about ``BUCKET_EVENTS`` events.
 3. Phecodes, custom definitions (:mod:`phenotypes.columnar.traits`) are then derived **bucket by
    bucket**: distinct ``(row, phecode, day)``, per ``(row, phecode)`` the number of distinct days
-   and the first day. What stays in memory across buckets is the sparse (samples x phecodes)
-   result, the code table, the person table and the output matrix written block by block.
+   and the first day. Phecode counts are made **as the matrix is written**
+   (:class:`~phenotypes.columnar.traits.BucketedPhecodeDays`): the writer walks the rows in order
+   and asks for a block of rows; the bucket holding them is aggregated then, and dropped when the
+   writer has passed it. The cases' first dates go to scratch (12 bytes a case) and are sorted one
+   range of sample ids at a time (:mod:`phenotypes.matrix.first_dates`).
 
-So the peak is about one bucket (``BUCKET_EVENTS`` x ~40 bytes through the roll-up join) plus the
-code table, the persons and the sparse persons x traits counts, independent of the number of events.
+So the peak is about one bucket (``BUCKET_EVENTS`` x ~40 bytes through the roll-up join, and that
+bucket's sparse counts) plus the code table, the person and sample tables (a few hundred bytes a
+person) and one block of the matrix, independent of the number of events and not growing with
+persons x traits. Custom definitions (a few traits) are still held for all samples.
 
 The rules, counts and outputs are those of the Spark engine (:mod:`phenotypes.sources`,
 :mod:`phenotypes.phecodes.count`, :mod:`phenotypes.definitions.evaluate`,

@@ -45,10 +45,9 @@ def icd_codes(records: ColumnarRecords, crosswalk=None) -> pl.DataFrame:
 
 
 def count_phecode_days(records: ColumnarRecords, pmap: PhecodeMap, patient_rows: pd.DataFrame, n_samples: int,
-                       parent_fallback: bool = True, crosswalk=None) -> PhecodeDays:
-    """Distinct days with each phecode, and the first day, for every linked sample."""
-    from scipy import sparse
-
+                       parent_fallback: bool = True, crosswalk=None) -> BucketedPhecodeDays:
+    """Distinct days with each phecode, and the first day, for every linked sample: the code
+    resolution now, the per-sample counts later, one bucket at a time (:class:`BucketedPhecodeDays`)."""
     icd = icd_codes(records, crosswalk)
     counts = (icd.group_by("family", "code").agg(pl.col("n_events").sum()).sort("family", "code")
               .to_pandas())
@@ -58,30 +57,81 @@ def count_phecode_days(records: ColumnarRecords, pmap: PhecodeMap, patient_rows:
     res = res[res["col"].notna()]
     shape = (n_samples, len(pmap.phecodes))
     if res.empty or patient_rows.empty:
-        empty = sparse.csr_matrix(shape, dtype=np.int32)
-        return PhecodeDays(empty, empty.copy(), resolution)
+        return BucketedPhecodeDays(None, None, shape, resolution)
     res_pl = pl.from_pandas(res[["family", "code"]].assign(col=res["col"].astype("int32")))
     code_cols = icd.select("code_id", "family", "code").join(res_pl, on=["family", "code"]).select(
         "code_id", "col").unique()
-    rows, cols, days, firsts = [], [], [], []
-    for _, ev in records.store.buckets():
-        if not len(ev):
-            continue
-        agg = (_events(ev).join(code_cols, on="code_id").select("row", "col", "day").unique()
-               .group_by("row", "col").agg(pl.len().cast(pl.Int32).alias("days"), pl.col("day").min().alias("first")))
-        rows.append(agg["row"].to_numpy())
-        cols.append(agg["col"].to_numpy())
-        days.append(agg["days"].to_numpy())
-        firsts.append(agg["first"].to_numpy())
-    r = np.concatenate(rows).astype(np.int64) if rows else np.empty(0, np.int64)
-    c = np.concatenate(cols).astype(np.int64) if cols else np.empty(0, np.int64)
-    d = np.concatenate(days).astype(np.int32) if days else np.empty(0, np.int32)
-    f = np.concatenate(firsts).astype(np.int32) if firsts else np.empty(0, np.int32)
-    out = sparse.csr_matrix((d, (r, c)), shape=shape, dtype=np.int32)
-    first = sparse.csr_matrix((f, (r, c)), shape=shape, dtype=np.int32)
-    out.sort_indices()
-    first.sort_indices()
-    return PhecodeDays(out, first, resolution)
+    return BucketedPhecodeDays(records.store, code_cols, shape, resolution)
+
+
+class BucketedPhecodeDays:
+    """The (samples, phecodes) distinct-day counts and first days, computed for one bucket of the
+    event store at a time when the matrix writer asks for a row range (:meth:`block`).
+
+    Only the current bucket's sparse counts are held (24 bytes a non-zero of that bucket's rows),
+    never all samples': the matrix writer walks the rows in order, so each bucket is aggregated
+    once. :meth:`whole` gives the one-shot matrices (tests).
+    """
+
+    def __init__(self, store, code_cols: pl.DataFrame | None, shape: tuple[int, int], resolution):
+        self.store, self.code_cols, self.shape, self.resolution = store, code_cols, shape, resolution
+        self._cached: tuple[int, object, object] | None = None
+        #: buckets aggregated so far (each once when rows are asked for in order)
+        self.buckets_aggregated = 0
+
+    def _bucket(self, b: int):
+        """(days, first) CSR of bucket ``b``'s rows, shape (rows of the bucket, phecodes)."""
+        from scipy import sparse
+
+        if self._cached is not None and self._cached[0] == b:
+            return self._cached[1], self._cached[2]
+        self._cached = None                      # free the previous bucket before the next
+        lo = b * self.store.rows_per_bucket
+        hi = min(lo + self.store.rows_per_bucket, self.shape[0])
+        shape = (max(hi - lo, 0), self.shape[1])
+        ev = self.store.bucket(b)
+        if len(ev):
+            agg = (_events(ev).join(self.code_cols, on="code_id").select("row", "col", "day").unique()
+                   .group_by("row", "col").agg(pl.len().cast(pl.Int32).alias("days"),
+                                               pl.col("day").min().alias("first")))
+            r = agg["row"].to_numpy().astype(np.int64) - lo
+            c = agg["col"].to_numpy().astype(np.int64)
+            d, f = agg["days"].to_numpy().astype(np.int32), agg["first"].to_numpy().astype(np.int32)
+        else:
+            r = c = np.empty(0, np.int64)
+            d = f = np.empty(0, np.int32)
+        del ev
+        days = sparse.csr_matrix((d, (r, c)), shape=shape, dtype=np.int32)
+        first = sparse.csr_matrix((f, (r, c)), shape=shape, dtype=np.int32)
+        days.sort_indices()
+        first.sort_indices()
+        self._cached = (b, days, first)
+        self.buckets_aggregated += 1
+        return days, first
+
+    def block(self, start: int, stop: int):
+        """(days, first): CSR (stop - start, phecodes) of rows ``[start, stop)``."""
+        from scipy import sparse
+
+        if self.store is None:
+            empty = sparse.csr_matrix((stop - start, self.shape[1]), dtype=np.int32)
+            return empty, empty.copy()
+        per = self.store.rows_per_bucket
+        days, firsts = [], []
+        for b in range(start // per, (max(stop, start + 1) - 1) // per + 1):
+            d, f = self._bucket(b)
+            lo = b * per
+            a, z = max(start, lo) - lo, min(stop, lo + per) - lo
+            days.append(d[a:z])
+            firsts.append(f[a:z])
+        if len(days) == 1:
+            return days[0], firsts[0]
+        return sparse.vstack(days, format="csr"), sparse.vstack(firsts, format="csr")
+
+    def whole(self) -> PhecodeDays:
+        """Every row at once (as the Spark engine's :class:`PhecodeDays`)."""
+        days, first = self.block(0, self.shape[0])
+        return PhecodeDays(days, first, self.resolution)
 
 
 def _birth_days(samples: pd.DataFrame, rows: np.ndarray) -> pl.DataFrame:

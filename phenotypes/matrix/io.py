@@ -174,37 +174,62 @@ def _text_column(col: np.ndarray, binary: bool, coding: str) -> np.ndarray:
     return out
 
 
-def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str | None = None, fid: str = "iid",
-               flavour: str = "plink2", block_rows: int = 20_000) -> None:
-    """Write the plink2 or REGENIE layout (atomically; see the module docstring).
+class TextMatrixWriter:
+    """Write the plink2 or REGENIE layout block by block (atomically; see the module docstring):
+    ``with TextMatrixWriter(path, names, types) as w: w.write(ids, block)``.
 
     ``flavour``: ``plink2`` (``#FID IID`` header, binary 1/2) or ``regenie`` (``FID IID``, binary
     0/1); ``binary_coding`` ("01"/"12") overrides the flavour's coding. ``fid="iid"``: FID = IID
     (hubscan's .fam/.sample convention); ``fid="0"``: FID 0, which is what plink2 matches against a
     .psam without a FID column. Cells are formatted a column at a time, ``block_rows`` rows at once.
     """
-    if fid not in ("iid", "0"):
-        raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
-    if flavour not in FLAVOURS:
-        raise ConfigError(f"text flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
-    first, coding = FLAVOURS[flavour]
-    coding = coding if binary_coding is None else binary_coding
-    if coding not in CODINGS:
-        raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
-    bad = [n for n in matrix.names if not n or any(ch.isspace() for ch in n)]
-    if bad:
-        raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
-    binary = [t == BINARY for t in matrix.types]
-    ids = np.asarray(matrix.sample_ids, dtype=object).astype(str).astype(object)
-    with atomic_file(path) as tmp, open(tmp, "w") as fh:
-        fh.write(f"{first}\tIID\t" + "\t".join(matrix.names) + "\n")
-        for a in range(0, len(ids), block_rows):
-            rows = slice(a, a + block_rows)
-            cells = [ids[rows] if fid == "iid" else np.full(len(ids[rows]), "0", dtype=object), ids[rows]]
-            cells += [_text_column(np.asarray(matrix.values[rows, j], dtype=np.float64), b, coding)
-                      for j, b in enumerate(binary)]
-            table = np.stack(cells, axis=1) if cells else np.empty((0, 0), dtype=object)
-            fh.write("".join("\t".join(r) + "\n" for r in table.tolist()))
+
+    def __init__(self, path: str | Path, names: list[str], types: list[str], binary_coding: str | None = None,
+                 fid: str = "iid", flavour: str = "plink2", block_rows: int = 20_000):
+        if fid not in ("iid", "0"):
+            raise ConfigError(f"fid must be 'iid' or '0', not {fid!r}")
+        if flavour not in FLAVOURS:
+            raise ConfigError(f"text flavour must be one of {', '.join(FLAVOURS)}, not {flavour!r}")
+        first, coding = FLAVOURS[flavour]
+        coding = coding if binary_coding is None else binary_coding
+        if coding not in CODINGS:
+            raise ConfigError(f"binary coding must be '01' or '12', not {binary_coding!r}")
+        bad = [n for n in names if not n or any(ch.isspace() for ch in n)]
+        if bad:
+            raise ConfigError(f"trait names cannot contain blanks in a plink2/REGENIE file: {bad[:3]}")
+        self.path, self.names, self.fid, self.coding = Path(path), list(names), fid, coding
+        self.first, self.block_rows = first, block_rows
+        self.binary = [t == BINARY for t in types]
+        self._ctx = atomic_file(self.path)
+        self._fh = None
+
+    def __enter__(self):
+        tmp = self._ctx.__enter__()
+        self._fh = open(tmp, "w")
+        self._fh.write(f"{self.first}\tIID\t" + "\t".join(self.names) + "\n")
+        return self
+
+    def write(self, sample_ids, values: np.ndarray) -> None:
+        """Rows of ``values`` (samples, traits), in file order."""
+        ids = np.asarray(sample_ids, dtype=object).astype(str).astype(object)
+        for a in range(0, len(ids), self.block_rows):
+            rows = slice(a, a + self.block_rows)
+            cells = [ids[rows] if self.fid == "iid" else np.full(len(ids[rows]), "0", dtype=object), ids[rows]]
+            cells += [_text_column(np.asarray(values[rows, j], dtype=np.float64), b, self.coding)
+                      for j, b in enumerate(self.binary)]
+            table = np.stack(cells, axis=1)
+            self._fh.write("".join("\t".join(r) + "\n" for r in table.tolist()))
+
+    def __exit__(self, *exc):
+        self._fh.close()
+        return self._ctx.__exit__(*exc)
+
+
+def write_text(path: str | Path, matrix: TraitMatrix, binary_coding: str | None = None, fid: str = "iid",
+               flavour: str = "plink2", block_rows: int = 20_000) -> None:
+    """Write the plink2 or REGENIE layout (atomically) of a matrix held whole (:class:`TextMatrixWriter`)."""
+    with TextMatrixWriter(path, matrix.names, matrix.types, binary_coding, fid, flavour, block_rows) as w:
+        w.write(matrix.sample_ids, np.asarray(matrix.values))
 
 
 def read_text(path: str | Path, binary_coding: str = "auto", missing_value: str | None = "-9",

@@ -31,6 +31,15 @@ class PhecodeDays:
     first_day: object     # scipy.sparse.csr_matrix int32 (same pattern as days)
     resolution: Resolution
 
+    def block(self, start: int, stop: int):
+        """(days, first): rows ``[start, stop)``, the interface the matrix writer reads (the
+        in-process engine computes them bucket by bucket instead:
+        :class:`phenotypes.columnar.traits.BucketedPhecodeDays`)."""
+        return self.days[start:stop], self.first_day[start:stop]
+
+    def whole(self) -> PhecodeDays:
+        return self
+
 
 def icd_events(events, crosswalk=None):
     """(patient_id, date, family, code) of every ICD event, plus events translated to ICD by a

@@ -9,12 +9,16 @@ OMOP 'Maps to'. The in-process engine is also run with tiny buckets and spills, 
 bucketing (rows split over 7 buckets, buffers written to scratch files) is shown not to change a byte.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from phenotypes.covariates import CovariateOptions
+from phenotypes.matrix.io import read_matrix
 from phenotypes.pipeline import PhecodeOptions, PhenotypeConfig, build_phenotypes
 from phenotypes.sources import Source
 from tests.phenotypes.helpers import PHECODE12, PHECODEX, hub_cohort, phecode_info, write_csv
@@ -80,6 +84,17 @@ def test_hub_engines_identical(spark, hub_config, tmp_path, monkeypatch):
     monkeypatch.setattr(store.EventStore, "__init__", tiny)
     build_phenotypes(None, hub_config, tmp_path / "tiny")
     _same(tmp_path / "local", tmp_path / "tiny")
+    # matrix blocks of 37 rows, straddling the 7 buckets of 50 rows: the same matrix (row groups of
+    # 37 samples instead of 5,000, so compared as values) and the same bytes for every other file
+    build_phenotypes(None, replace(hub_config, block_size=37), tmp_path / "blocks")
+    fa, fb = _files(tmp_path / "local"), _files(tmp_path / "blocks")
+    assert sorted(fa) == sorted(fb)
+    assert all(fa[name] == fb[name] for name in fa if name != "traits.parquet")
+    a, b = read_matrix(tmp_path / "local" / "traits.parquet"), read_matrix(tmp_path / "blocks" / "traits.parquet")
+    assert a.names == b.names and a.types == b.types and list(a.sample_ids) == list(b.sample_ids)
+    np.testing.assert_array_equal(a.values, b.values)
+    groups = pq.ParquetFile(tmp_path / "blocks" / "traits.parquet").metadata.num_row_groups
+    assert len(a.sample_ids) == 350 and groups == 10
 
 
 def test_omop_and_crosswalk_engines_identical(spark, shared_data, tmp_path):
