@@ -149,12 +149,12 @@ class Array:
         per_dim = []  # per dimension: [(chunk number, positions in out, positions in the chunk)]
         for idx, c in zip(indexes, self.chunks):
             chunk_of = idx // c
-            per_dim.append([(int(b), np.flatnonzero(chunk_of == b), idx[chunk_of == b] - b * c)
+            per_dim.append([(int(b), _run(np.flatnonzero(chunk_of == b)), _run(idx[chunk_of == b] - b * c))
                             for b in np.unique(chunk_of)])
         for combo in np.ndindex(*[len(d) for d in per_dim]):
             picks = [per_dim[d][j] for d, j in enumerate(combo)]
             chunk = self._chunk(tuple(p[0] for p in picks))
-            out[np.ix_(*[p[1] for p in picks])] = chunk[np.ix_(*[p[2] for p in picks])]
+            out[_index(p[1] for p in picks)] = chunk[_index(p[2] for p in picks)]
         return out
 
     def _chunk(self, number: tuple[int, ...]) -> np.ndarray:
@@ -179,6 +179,23 @@ class Array:
         if isinstance(fill, str) and self.dtype.kind == "f":
             fill = float(fill.replace("Infinity", "inf"))
         return np.full(self.chunks, fill, dtype=self.dtype)
+
+
+def _run(positions: np.ndarray):
+    """``positions`` as a slice when they are consecutive and increasing (a copy without a gather)."""
+    if len(positions) and positions[-1] - positions[0] == len(positions) - 1 \
+            and (len(positions) < 2 or (np.diff(positions) == 1).all()):
+        return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions
+
+
+def _index(per_dim):
+    """An orthogonal index from slices and int arrays: as it is with at most one array (numpy keeps
+    a single advanced index in place), else np.ix_ over every dimension."""
+    per_dim = list(per_dim)
+    if sum(not isinstance(p, slice) for p in per_dim) <= 1:
+        return tuple(per_dim)
+    return np.ix_(*[np.arange(p.start, p.stop) if isinstance(p, slice) else p for p in per_dim])
 
 
 class _OIndex:
