@@ -81,13 +81,18 @@ def _string_array(values) -> pa.Array:
 
 def _numeric_array(values: np.ndarray, dtype: pa.DataType) -> pa.Array:
     """``pa.array(values, type=dtype)`` (no nulls; NaN stays NaN), built on the numpy buffer when
-    the dtypes already match: ``pa.array`` imports pandas to ask whether ``values`` is a Series,
+    the dtypes already match or an integer dtype widens safely (int8 -> int32): ``pa.array`` imports pandas to ask whether ``values`` is a Series,
     half a second of a short in-process scan. Other dtypes go through ``pa.array`` (its checked casts)."""
     if dtype == pa.bool_() and values.dtype == np.bool_:
         bits = np.packbits(values, bitorder="little")
         return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(bits)])
-    if dtype != pa.bool_() and values.ndim == 1 and values.dtype == np.dtype(dtype.to_pandas_dtype()):
-        return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
+    if dtype != pa.bool_() and values.ndim == 1:
+        target = np.dtype(dtype.to_pandas_dtype())
+        if values.dtype != target and values.dtype.kind in "biu" and target.kind in "iu" \
+                and np.can_cast(values.dtype, target, "safe"):
+            values = values.astype(target)  # e.g. int8 error codes to int32: every value fits, as pa.array's cast
+        if values.dtype == target:
+            return pa.Array.from_buffers(dtype, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
     return pa.array(values, type=dtype)
 
 

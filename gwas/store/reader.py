@@ -16,10 +16,10 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from gwas.store.source import GenotypeSource
 from gwas.store.variables import STORE_FORMAT, decode_dosage
+from gwas.store.zarr_read import open_group
 from hubscan.errors import InputError
 from hubscan.parts import SUCCESS_MARKER
 
@@ -33,7 +33,7 @@ class GenotypeStore(GenotypeSource):
         if not (self.path / SUCCESS_MARKER).is_file():
             raise InputError(f"{self.path}: not a complete genotype store (no {SUCCESS_MARKER} marker: "
                              "ingestion unfinished or failed; run `hubscan ingest` again to resume)")
-        self.root = zarr.open_group(str(self.path), mode="r", zarr_format=2)
+        self.root = open_group(self.path)  # zarr v2, read without importing zarr (gwas.store.zarr_read)
         if self.root.attrs.get("format") != STORE_FORMAT:
             raise InputError(f"{self.path}: not a hubscan genotype store")
 
