@@ -139,6 +139,8 @@ def read_matrix(path: str | Path, traits: list[str] | None = None) -> TraitMatri
 #: text flavours: (header's first column, binary coding)
 FLAVOURS = {"plink2": ("#FID", "12"), "regenie": ("FID", "01")}
 CODINGS = ("01", "12")
+
+
 def _column_values(column) -> np.ndarray:
     """``column.to_numpy(zero_copy_only=False)`` of an Arrow column (nulls as NaN), read straight
     from the Arrow buffers when it holds floats: ``to_numpy`` imports pandas, about 0.7 CPU s of a
