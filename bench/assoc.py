@@ -33,7 +33,6 @@ measured then).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil

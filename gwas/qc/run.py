@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from gwas.qc.load import check_inputs, load_genotypes, read_recorded_sex, read_sample_table, variant_id

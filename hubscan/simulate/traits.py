@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from hubscan.errors import ConfigError
 from hubscan.files import atomic_file
