@@ -26,6 +26,7 @@ algorithms, amplified on near-monomorphic variants, whose betas reach 70 here: m
 """
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -36,12 +37,13 @@ from tests.conftest import PROJECT_ROOT
 
 SGKIT_PYTHON = PROJECT_ROOT / ".venv-sgkit" / "bin" / "python"
 SCRIPT = Path(__file__).with_name("sgkit_results.py")
-KINDS = ("vcf", "bgen", "bed")
+KINDS = ("vcf", "bgen", "bed", "pgen")
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    """Stores from the same simulated genotypes as VCF, BGEN and .bed, and sgkit's results on them."""
+    """Stores from the same simulated genotypes as VCF, BGEN, .bed and .pgen (plink2's import of the VCF
+    with its DS dosages), and sgkit's results on them."""
     if not SGKIT_PYTHON.is_file():
         pytest.skip(f"sgkit's environment not found at {SGKIT_PYTHON.parent.parent} (make it with "
                     "tests/sgkit/make-venv.sh; .ci/run does)")
@@ -57,9 +59,15 @@ def cohort(tmp_path_factory):
     stores = {"vcf": root / "vcf.zarr", "bgen": root / "bgen.zarr", "bed": root / "bed.zarr"}
     ingest([str(files.vcf)], stores["vcf"], variants_chunk=64, samples_chunk=100)
     ingest([str(files.bgen)], stores["bgen"], sample_file=str(files.bgen_sample), variants_chunk=64,
-           samples_chunk=100)
+           samples_chunk=100, allele_order="ref-first")  # the simulator writes REF first
     bed = store_to_plink(stores["vcf"], root / "plink" / "g")
     ingest([str(bed)], stores["bed"], variants_chunk=64, samples_chunk=100)
+    plink2 = shutil.which("plink2")
+    if plink2:  # plink2 keeps the DS dosages and makes hard calls of them (threshold 0.1, as hubscan's BGEN rule)
+        stores["pgen"] = root / "pgen.zarr"
+        subprocess.run([plink2, "--vcf", str(files.vcf), "dosage=DS", "--make-pgen", "--threads", "1",
+                        "--out", str(root / "plink" / "p")], check=True, capture_output=True)
+        ingest([str(root / "plink" / "p.pgen")], stores["pgen"], variants_chunk=64, samples_chunk=100)
 
     from gwas.store.reader import GenotypeStore
 
@@ -78,6 +86,13 @@ def cohort(tmp_path_factory):
     out = json.loads(run.stdout)
     return {"stores": stores, "sgkit": {k: out[str(p)] for k, p in stores.items()}, "trait": trait, "causal": causal,
             "covariates": covariates, "root": root}
+
+
+def _store_of(cohort, kind):
+    """The store of ``kind`` (a .pgen store needs plink2 to make it)."""
+    if kind not in cohort["stores"]:
+        pytest.skip(f"no {kind} store: plink2 not found")
+    return cohort["stores"][kind]
 
 
 def _array(values) -> np.ndarray:
@@ -100,6 +115,7 @@ def _hubscan_calls(kind: str, store) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_fields_load_with_their_types(cohort, kind):
+    _store_of(cohort, kind)
     fields = cohort["sgkit"][kind]["fields"]
     want = {"call_genotype": ("int8", ["variants", "samples", "ploidy"]),
             "call_genotype_mask": ("bool", ["variants", "samples", "ploidy"]),
@@ -121,7 +137,7 @@ def test_variant_stats_equal_hubscan(cohort, kind):
     from gwas.store import stats
     from gwas.store.reader import GenotypeStore
 
-    store = GenotypeStore(cohort["stores"][kind])
+    store = GenotypeStore(_store_of(cohort, kind))
     got = cohort["sgkit"][kind]["variant_stats"]
     counts, ploidy = _hubscan_calls(kind, store)
     ours = stats.variant_stats(counts, ploidy)
@@ -145,21 +161,21 @@ def test_variant_stats_equal_hubscan(cohort, kind):
 def test_count_call_alleles_equal_hubscan_counts(cohort, kind):
     from gwas.store.reader import GenotypeStore
 
-    store = GenotypeStore(cohort["stores"][kind])
+    store = GenotypeStore(_store_of(cohort, kind))
     got = np.array(cohort["sgkit"][kind]["alt_allele_count"])
     counts, _ = _hubscan_calls(kind, store)
     np.testing.assert_array_equal(got, np.nan_to_num(counts, nan=0.0))  # sgkit: a missing call counts 0
     if kind != "vcf":  # VCF: imputed variants' dosages are DS, not the GT count
         dosage = store.dosage(dtype=np.float64)
         hard = ~np.isnan(counts)
-        assert np.abs(dosage[hard] - counts[hard]).max() <= (0.1 if kind == "bgen" else 0)
+        assert np.abs(dosage[hard] - counts[hard]).max() <= (0.1 if kind in ("bgen", "pgen") else 0)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_sample_stats_equal_hubscan_counts(cohort, kind):
     from gwas.store.reader import GenotypeStore
 
-    store = GenotypeStore(cohort["stores"][kind])
+    store = GenotypeStore(_store_of(cohort, kind))
     got = cohort["sgkit"][kind]["sample_stats"]
     diploid = np.asarray(cohort["sgkit"][kind]["diploid_variants"])
     counts = _hubscan_calls(kind, store)[0][diploid]
@@ -176,14 +192,14 @@ def test_hardy_weinberg_equals_plink2(cohort, kind, plink2):
     from gwas.store.reader import GenotypeStore
 
     root = cohort["root"] / f"hwe-{kind}"
-    bed = store_to_plink(cohort["stores"][kind], root / "g")
+    bed = store_to_plink(_store_of(cohort, kind), root / "g")
     run = subprocess.run([plink2, "--bfile", str(bed)[:-4], "--hardy", "--threads", "1", "--out", str(root / "h")],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-2000:]
     rows = [ln.split() for ln in open(root / "h.hardy")]
     p_col = rows[0].index("P")
     plink_p = {r[1]: float(r[p_col]) for r in rows[1:]}
-    store = GenotypeStore(cohort["stores"][kind])
+    store = GenotypeStore(_store_of(cohort, kind))
     ids = store.variant_field("variant_id")
     diploid = cohort["sgkit"][kind]["diploid_variants"]
     got = dict(zip([str(ids[i]) for i in diploid], _array(cohort["sgkit"][kind]["hwe_p"])))
@@ -202,7 +218,7 @@ def test_linear_regression_equals_hubscan(cohort, kind):
     assert out["dosage_source"] == ("count_call_alleles" if kind == "bed" else "call_DS")
     rows = np.asarray(out["regression_variants"])
     assert len(rows) > 50
-    store = GenotypeStore(cohort["stores"][kind])
+    store = GenotypeStore(_store_of(cohort, kind))
     ours = linear_regression(store.dosage(rows), cohort["trait"], cohort["covariates"])
     reg = out["regression"]
     np.testing.assert_allclose(_array(reg["beta"]), ours.beta[:, 0], rtol=1e-7, atol=0)
