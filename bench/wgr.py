@@ -136,6 +136,24 @@ def regenie_cmd(bed: Path, pheno: Path, cov: Path, traits: list[str], out: Path,
     return cmd + (["--bt"] if binary else [])
 
 
+#: step 1 cases: name -> (phenotype file, traits, binary)
+STEP1_CASES = {"qt1": ("qt", ["q1"], False), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], False),
+               "bt5": ("bt", [f"b{t + 1}" for t in range(5)], True)}
+
+
+def hubscan_env(**extra) -> dict:
+    """The environment of hubscan's commands: this checkout first on PYTHONPATH, a shared Numba cache."""
+    return {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache")), **extra}
+
+
+def warm_up(store: Path, files: dict, root: Path, env: dict) -> None:
+    """Compile hubscan's step-1 kernels once, untimed, on two chromosomes (an installed hubscan
+    compiles on first use; Spark workers reuse NUMBA_CACHE_DIR)."""
+    run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)
+                 + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env)
+
+
 STEP2_CASES = {"qt1": ("qt", ["q1"], None), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], None),
                "bt5": ("bt", [f"b{t + 1}" for t in range(5)], "firth-approx"),
                "bt5spa": ("bt", [f"b{t + 1}" for t in range(5)], "spa")}
@@ -269,23 +287,17 @@ def spark_scaling(args) -> None:
         store = root / "store"
         prepare_data(args, root, bed=False)
         files = {k: root / f"{k}.txt" for k in ("qt", "bt", "cov")}
-        env = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache")),
-               "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
+        env = hubscan_env(SPARK_LOCAL_IP=os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
         for old in [*root.glob("spark-*"), root / "warm"]:
             shutil.rmtree(old, ignore_errors=True)
-        # compile the kernels once, untimed, on two chromosomes (the workers reuse NUMBA_CACHE_DIR)
-        run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)
-                     + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env)
+        warm_up(store, files, root, env)
         m = args.variants
         print(f"\n{args.samples:,} samples x {m:,} variants, {args.chromosomes} chromosomes, {N_COVARIATES} covariates, "
               f"--bsize {BSIZE}, --spark-master {args.spark_master}; load {load():.1f} at start")
         print(f"{'case':<6} {'wall s':>7} {'CPU s':>7} {'peak MiB':>8} | {'blocks':>6} {'blk wall med/max s':>18} "
               f"{'blk CPU med s':>13} {'L0 CPU s':>8} {'worker MiB':>10} {'spill MiB':>9} | ns CPU/(sample x variant)")
-        cases = {"qt1": ("qt", ["q1"], False), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], False),
-                 "bt5": ("bt", [f"b{t + 1}" for t in range(5)], True)}
         for name in args.cases.split(","):
-            kind, traits, binary = cases[name]
+            kind, traits, binary = STEP1_CASES[name]
             out = root / f"spark-{name}"
             cmd = hubscan_cmd(store, files[kind], files["cov"], traits, out, binary)
             hub = run_measured(cmd + ["--spark-master", args.spark_master], env=env)
@@ -331,10 +343,7 @@ def main() -> None:
         files = {k: root / f"{k}.txt" for k in ("qt", "bt", "cov")}
         bed = root / "geno.bed"
         ids = [ln.split()[1] for ln in (root / "geno.fam").read_text().splitlines()]
-        cases = {"qt1": ("qt", ["q1"], False), "qt20": ("qt", [f"q{t + 1}" for t in range(20)], False),
-                 "bt5": ("bt", [f"b{t + 1}" for t in range(5)], True)}
-        env_hub = {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache"))}
+        env_hub = hubscan_env()
         env_reg = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         if args.step2:
             cases = ["qt1", "qt20", "bt5", "bt5spa"] if args.cases == "qt1,qt20,bt5" else args.cases.split(",")
@@ -348,14 +357,12 @@ def main() -> None:
             shutil.rmtree(old)
         for old in [*root.glob("reg-*"), root / "warm"]:
             shutil.rmtree(old, ignore_errors=True)
-        # compile hubscan's kernels once, untimed (an installed hubscan compiles on first use)
-        run_measured(hubscan_cmd(store, files["qt"], files["cov"], ["q1"], root / "warm", False)
-                     + ["--region", "1", "--region", "2", "--bsize", "100", "--out", str(root / "warm")], env=env_hub)
+        warm_up(store, files, root, env_hub)
         print(f"\n{args.samples:,} samples x {args.variants:,} variants, {args.chromosomes} chromosomes, "
               f"{N_COVARIATES} covariates, --bsize {BSIZE}, 2 threads; load {load():.1f} at start")
         print(f"{'case':<6} {'tool':<8} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  speed-up (wall, CPU)")
         for name in args.cases.split(","):
-            kind, traits, binary = cases[name]
+            kind, traits, binary = STEP1_CASES[name]
             hub = run_measured(hubscan_cmd(store, files[kind], files["cov"], traits, root / f"hub-{name}", binary),
                                env=env_hub)
             (root / f"reg-{name}").mkdir(exist_ok=True)
