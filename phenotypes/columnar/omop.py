@@ -7,7 +7,7 @@ import polars as pl
 
 from phenotypes.columnar.records import EventSource, canonical_vocabulary, parse_date, sex_code
 from phenotypes.columnar.tables import expected_rows, iter_table, read_whole
-from phenotypes.sources.omop import EVENT_TABLES, OmopOptions, OmopTables, open_omop
+from phenotypes.sources.omop import EVENT_TABLES, OmopOptions, OmopTables, event_columns, open_omop
 from phenotypes.sources.records import RawEvents
 from phenotypes.sources.tables import require_columns
 from phenotypes.vocab.codes import ICD_FAMILY
@@ -83,8 +83,6 @@ def _concepts(tables: OmopTables) -> pl.DataFrame | None:
 
 
 def omop_events(tables: OmopTables, options: OmopOptions, site: str | None) -> list[EventSource]:
-    defaults = {"condition_occurrence": options.condition_vocabulary,
-                "measurement": options.measurement_vocabulary, "observation": options.observation_vocabulary}
     concepts = _concepts(tables)
     patients = _patients(tables, options)
     out = []
@@ -93,13 +91,12 @@ def omop_events(tables: OmopTables, options: OmopOptions, site: str | None) -> l
             continue
         path = tables.paths[table]
         require_columns(path, ["person_id", date_col], f"the OMOP {table} table")
-        columns = ["person_id", date_col, code_col, source_concept, standard_concept,
-                   value_col or "value_as_number", unit_col or "unit_source_value"]
+        columns = event_columns(table)
 
         def batches(path=path, columns=columns, table=table, date_col=date_col, code_col=code_col,
                     source_concept=source_concept, standard_concept=standard_concept, value_col=value_col,
                     unit_col=unit_col):
-            default = pl.lit(defaults[table], pl.String)
+            default = pl.lit(options.default_vocabulary(table), pl.String)
             for t in iter_table(path, columns):
                 t = _with_patient(t, patients)
                 value = pl.col(value_col) if value_col else pl.lit(None, pl.String)

@@ -41,6 +41,14 @@ EVENT_TABLES = {
 PATIENT_ID_COLUMNS = ("person_id", "person_source_value")
 
 
+def event_columns(table: str) -> list[str]:
+    """The columns an event table of :data:`EVENT_TABLES` is read with (both engines); a table
+    without a value or unit column reads the standard names, which it may lack."""
+    date_col, code_col, source_concept, standard_concept, value_col, unit_col = EVENT_TABLES[table]
+    return ["person_id", date_col, code_col, source_concept, standard_concept,
+            value_col or "value_as_number", unit_col or "unit_source_value"]
+
+
 @dataclass
 class OmopOptions:
     patient_id: str = "person_id"
@@ -48,6 +56,11 @@ class OmopOptions:
     measurement_vocabulary: str = "LOINC"
     observation_vocabulary: str = "LOINC"
     include_standard: bool = False
+
+    def default_vocabulary(self, table: str) -> str:
+        """The vocabulary of an event table's source codes without a (known) source concept."""
+        return {"condition_occurrence": self.condition_vocabulary, "measurement": self.measurement_vocabulary,
+                "observation": self.observation_vocabulary}[table]
 
     def __post_init__(self):
         if self.patient_id not in PATIENT_ID_COLUMNS:
@@ -142,8 +155,6 @@ def read_omop_events(spark, tables: OmopTables, options: OmopOptions) -> list[Ra
     """Raw events of every event table present (one :class:`RawEvents` per table)."""
     from pyspark.sql import functions as F
 
-    defaults = {"condition_occurrence": options.condition_vocabulary,
-                "measurement": options.measurement_vocabulary, "observation": options.observation_vocabulary}
     concepts = _concepts(spark, tables)
     patients = _patient_map(spark, tables, options) if options.patient_id != "person_id" else None
     out = []
@@ -152,12 +163,11 @@ def read_omop_events(spark, tables: OmopTables, options: OmopOptions) -> list[Ra
             continue
         path = tables.paths[table]
         require_columns(path, ["person_id", date_col], f"the OMOP {table} table")
-        t = read_table(spark, path, ["person_id", date_col, code_col, source_concept, standard_concept,
-                                     value_col or "value_as_number", unit_col or "unit_source_value"])
+        t = read_table(spark, path, event_columns(table))
         t = _with_patient(t, patients, options)
         value = F.col(value_col) if value_col else F.lit(None).cast("string")
         unit = F.when(F.trim(F.col(unit_col)) != "", F.trim(F.col(unit_col))) if unit_col else F.lit(None).cast("string")
-        default = F.lit(defaults[table])
+        default = F.lit(options.default_vocabulary(table))
         base = t.select("patient_id", F.col(date_col).alias("date_text"), F.trim(F.col(code_col)).alias("source_code"),
                         F.trim(F.col(source_concept)).alias("concept_id"),
                         F.trim(F.col(standard_concept)).alias("standard_id"),
