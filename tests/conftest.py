@@ -59,3 +59,31 @@ def hail(spark, spark_run_dir):
     from hubscan.runtime.hail import init_hail
 
     return init_hail(spark_run_dir)
+
+
+#: the publication date of the shared release (publishing writes it into its files)
+PUBLISH_DATE = "2026-01-02"
+
+
+@pytest.fixture(scope="session")
+def results_cohort(tmp_path_factory):
+    """One simulated results store (:func:`tests.publish.cohort.make_cohort`) shared by the
+    publishing and results-browser tests (they copy it before changing anything)."""
+    from tests.publish.cohort import make_cohort
+
+    return make_cohort(tmp_path_factory.mktemp("publish") / "store")
+
+
+@pytest.fixture(scope="session")
+def published(results_cohort, tmp_path_factory):
+    """(output folder, completed process) of `hubscan --log-level DEBUG publish STORE --out OUT`,
+    run once for the publishing and results-browser tests."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("published") / "release"
+    proc = subprocess.run([sys.executable, "-m", "hubscan.cli", "--log-level", "DEBUG", "publish",
+                           str(results_cohort.root), "--out", str(out), "--date", PUBLISH_DATE],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.publish.cohort import make_cohort
 
 CHROMIUM = "/usr/bin/chromium"
 #: no outside traffic from the browser itself (updates, sync, QUIC probes)
@@ -24,16 +23,15 @@ def hubscan(*args, timeout=600):
 
 
 @pytest.fixture(scope="session")
-def cohort(tmp_path_factory):
-    return make_cohort(tmp_path_factory.mktemp("browse") / "store")
+def cohort(results_cohort):
+    """The publishing tests' simulated results store (tests/conftest.py)."""
+    return results_cohort
 
 
 @pytest.fixture(scope="session")
-def release(cohort, tmp_path_factory):
-    out = tmp_path_factory.mktemp("release") / "release"
-    proc = hubscan("publish", cohort.root, "--out", out, "--date", "2026-01-02")
-    assert proc.returncode == 0, proc.stderr
-    return out
+def release(published):
+    """The publishing tests' release of that store (tests/conftest.py), published once."""
+    return published[0]
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,11 @@
-"""Session fixtures: one simulated results store, published once through the real CLI."""
-
-import subprocess
-import sys
+"""Session fixtures: one simulated results store, published once through the real CLI (both
+defined in tests/conftest.py, shared with the results-browser tests)."""
 
 import pytest
 
-from tests.publish.cohort import make_cohort
-
-PUBLISH_DATE = "2026-01-02"
+from tests.conftest import PUBLISH_DATE  # noqa: F401 - the tests' publication date
 
 
 @pytest.fixture(scope="session")
-def cohort(tmp_path_factory):
-    return make_cohort(tmp_path_factory.mktemp("publish") / "store")
-
-
-@pytest.fixture(scope="session")
-def published(cohort, tmp_path_factory):
-    """(output folder, completed process) of `hubscan --log-level DEBUG publish STORE --out OUT`."""
-    out = tmp_path_factory.mktemp("published") / "release"
-    proc = subprocess.run([sys.executable, "-m", "hubscan.cli", "--log-level", "DEBUG", "publish", str(cohort.root),
-                           "--out", str(out), "--date", PUBLISH_DATE], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
+def cohort(results_cohort):
+    return results_cohort
